@@ -56,8 +56,19 @@ def start_endpoint(
     """Start `server.mjs` (or another script printing the same JSON line) and wait for its URL."""
     script = script or fixture_dir() / "server.mjs"
     args = [
-        "node", str(script), "--scenario", scenario, "--id", endpoint_id, "--api-key", api_key,
-        "--port", "0", "--scenario-dir", str(SCENARIOS), *(extra_args or []),
+        "node",
+        str(script),
+        "--scenario",
+        scenario,
+        "--id",
+        endpoint_id,
+        "--api-key",
+        api_key,
+        "--port",
+        "0",
+        "--scenario-dir",
+        str(SCENARIOS),
+        *(extra_args or []),
     ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = _read_first_line(process, timeout)

@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+RUN useradd --create-home --uid 1000 kongflow
+COPY pyproject.toml ./
+COPY kongflow ./kongflow
+COPY endpoints ./endpoints
+COPY endpointapi ./endpointapi
+RUN pip install .
+COPY manage.py ./
+COPY templates ./templates
+RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
+USER kongflow
+EXPOSE 8000
+CMD ["gunicorn", "kongflow.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "8", "--access-logfile", "-"]

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from endpoints.api import views
+
+urlpatterns = [
+    path("v1/whoami", views.WhoamiView.as_view(), name="whoami"),
+    path("v1/endpoints", views.EndpointRegisterView.as_view(), name="endpoint-register"),
+    path("v1/endpoints/validate", views.EndpointValidateView.as_view(), name="endpoint-validate"),
+    path("v1/endpoints/<str:endpoint_slug>/index", views.EndpointIndexView.as_view(), name="endpoint-index"),
+    path(
+        "v1/endpoints/<str:environment_id>/<str:endpoint_slug>/index/<str:hook_identifier>",
+        views.EndpointIndexHookView.as_view(),
+        name="endpoint-index-hook",
+    ),
+    path("v1/endpointindex/<str:index_id>", views.EndpointIndexStatusView.as_view(), name="endpoint-index-status"),
+]

@@ -1,0 +1,103 @@
+"""Thin API views: check the input's shape, call a service, render the v2 shape."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from endpoints.api import serializers as s
+from endpoints.api.authentication import HasEnvironment
+from endpoints.models import IndexSource
+from endpoints.selectors import endpoint_get, endpoint_index_get
+from endpoints.services.hooks import endpoint_index_hook
+from endpoints.services.indexing import endpoint_index_request, endpoint_index_wait
+from endpoints.services.registration import endpoint_register, endpoint_register_from_url
+
+
+class EnvironmentAPIView(APIView):
+    permission_classes = [HasEnvironment]
+
+
+class WhoamiView(EnvironmentAPIView):
+    def get(self, request: Request) -> Response:
+        return Response(s.whoami_output(request.auth))
+
+
+class EndpointRegisterView(EnvironmentAPIView):
+    """POST /api/v1/endpoints: PING the URL, upsert the endpoint, queue its index (CLI `dev`)."""
+
+    def post(self, request: Request) -> Response:
+        data = s.EndpointRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = endpoint_register(
+            environment=request.auth, slug=data.validated_data["id"], url=data.validated_data["url"]
+        )
+        return Response(s.endpoint_output(registration.endpoint, index=registration.index))
+
+
+class EndpointValidateView(EnvironmentAPIView):
+    """POST /api/v1/endpoints/validate: register from a URL alone; the slug comes from VALIDATE."""
+
+    def post(self, request: Request) -> Response:
+        data = s.EndpointValidateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = endpoint_register_from_url(environment=request.auth, url=data.validated_data["url"])
+        return Response(s.endpoint_output(registration.endpoint, index=registration.index))
+
+
+class EndpointIndexView(EnvironmentAPIView):
+    """POST /api/v1/endpoints/<slug>/index: index now and answer with the finished run.
+
+    Waits up to KONGFLOW_INDEX_API_WAIT_SECONDS; answers 202 with the pending run after that.
+    """
+
+    def post(self, request: Request, endpoint_slug: str) -> Response:
+        endpoint = endpoint_get(environment=request.auth, slug=endpoint_slug)
+        data = s.EndpointIndexInput(data=request.data if request.data is not None else {})
+        if not data.is_valid():
+            raise exceptions.ValidationError("Invalid body")
+        index = endpoint_index_request(
+            endpoint=endpoint,
+            source=IndexSource.API,
+            reason=data.validated_data.get("reason"),
+            source_data=data.validated_data.get("data"),
+            force=data.validated_data["force"],
+        )
+        index = endpoint_index_wait(index_id=index.id, timeout=settings.KONGFLOW_INDEX_API_WAIT_SECONDS)
+        code = status.HTTP_200_OK if index.is_final else status.HTTP_202_ACCEPTED
+        return Response(s.endpoint_index_output(index), status=code)
+
+
+class EndpointIndexHookView(APIView):
+    """GET|POST /api/v1/endpoints/<environmentId>/<slug>/index/<hookIdentifier>: deploy hooks."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes: list = []
+
+    def get(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
+        return self._trigger(request, environment_id, endpoint_slug, hook_identifier)
+
+    def post(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
+        return self._trigger(request, environment_id, endpoint_slug, hook_identifier)
+
+    def _trigger(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
+        endpoint_index_hook(
+            environment_id=environment_id,
+            slug=endpoint_slug,
+            hook_identifier=hook_identifier,
+            raw_body=request.body if request.method == "POST" else b"",
+        )
+        return Response({"ok": True})
+
+
+class EndpointIndexStatusView(EnvironmentAPIView):
+    """GET /api/v1/endpointindex/<id>: the CLI polls this after registering."""
+
+    def get(self, request: Request, index_id: str) -> Response:
+        index = endpoint_index_get(environment=request.auth, index_id=index_id)
+        return Response(s.endpoint_index_status_output(index))

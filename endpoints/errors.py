@@ -1,0 +1,35 @@
+"""Application errors. The API's exception handler renders each as `{"error": message}` (v2 style)."""
+
+from __future__ import annotations
+
+
+class KongflowError(Exception):
+    status_code = 400
+    default_message = "Bad request"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class EndpointRegistrationError(KongflowError):
+    """PING failed or the upsert failed; the message is the original's wording, shown to the CLI."""
+
+
+class EndpointNotFound(KongflowError):
+    status_code = 404
+    default_message = "Endpoint not found"
+
+
+class EndpointIndexNotFound(KongflowError):
+    status_code = 404
+    default_message = "EndpointIndex not found"
+
+
+class InvalidHookIdentifier(KongflowError):
+    status_code = 403
+    default_message = "Index hook identifier is invalid"
+
+
+class InvalidEnvironmentOptions(KongflowError):
+    pass

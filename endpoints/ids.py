@@ -1,0 +1,22 @@
+"""Ids shaped like the cuids of the original (opaque strings, roughly time-ordered)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+
+_ALPHABET = string.digits + string.ascii_lowercase
+
+
+def _base36(number: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        number, rem = divmod(number, 36)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id() -> str:
+    """25 chars: 'c', 8 of millisecond time (keeps b-tree inserts local), 16 random."""
+    return "c" + _base36(int(time.time() * 1000), 8) + "".join(secrets.choice(_ALPHABET) for _ in range(16))

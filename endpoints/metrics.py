@@ -1,0 +1,26 @@
+"""Kongflow's own Prometheus metrics. Labels are low-cardinality: never ids or URLs."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+endpointapi_requests = Counter(
+    "kongflow_endpointapi_requests_total", "Requests sent to endpoints.", ["action", "outcome"]
+)
+endpointapi_duration = Histogram(
+    "kongflow_endpointapi_request_duration_seconds",
+    "Duration of requests sent to endpoints.",
+    ["action"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+endpoint_indexes = Counter("kongflow_endpoint_indexes_total", "Finished endpoint indexes.", ["source", "status"])
+endpoint_index_duration = Histogram(
+    "kongflow_endpoint_index_duration_seconds",
+    "Time from claiming an index to its final status.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+endpoint_index_requests = Counter(
+    "kongflow_endpoint_index_requests_total",
+    "Index requests, by whether they created or joined a run.",
+    ["source", "outcome"],
+)

@@ -1,0 +1,76 @@
+"""Organisations, projects and their runtime environments (read-mostly context, §4.2)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+
+from .base import TimestampedModel
+
+
+class EnvironmentType(models.TextChoices):
+    PRODUCTION = "PRODUCTION"
+    STAGING = "STAGING"
+    DEVELOPMENT = "DEVELOPMENT"
+    PREVIEW = "PREVIEW"
+
+
+class Organization(TimestampedModel):
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Project(TimestampedModel):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class RuntimeEnvironment(TimestampedModel):
+    slug = models.SlugField(max_length=100)
+    type = models.CharField(max_length=20, choices=EnvironmentType.choices, default=EnvironmentType.DEVELOPMENT)
+    # The secret key is sent to endpoints on every call (x-trigger-api-key), so it is stored
+    # retrievable; it is compared in constant time and shown masked.
+    api_key = models.CharField(max_length=100, unique=True)
+    pk_api_key = models.CharField(max_length=100, unique=True)
+    # Looked up by the key's SHA-256, so the lookup's timing says nothing about the key itself;
+    # the key is then compared in constant time.
+    api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    auto_enable_internal_sources = models.BooleanField(default=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="environments")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "slug"], name="environment_project_slug_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.slug}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.api_key_hash = hash_key(self.api_key)
+        if kwargs.get("update_fields") is not None and "api_key" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "api_key_hash"}
+        super().save(*args, **kwargs)
+
+    @property
+    def masked_api_key(self) -> str:
+        return mask_key(self.api_key)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def mask_key(key: str) -> str:
+    """`tr_dev_…abcd`: enough to recognise a key, never enough to use it."""
+    prefix = key.rsplit("_", 1)[0] + "_" if "_" in key else ""
+    return f"{prefix}…{key[-4:]}"

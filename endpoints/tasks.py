@@ -1,0 +1,30 @@
+"""Celery tasks: ids in, a service call, nothing else. Safe to run twice (runs are claimed)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from endpoints.services import indexing
+
+
+@shared_task(bind=True, name="endpoints.perform_endpoint_index", acks_late=True, max_retries=None)
+def perform_endpoint_index(self, *, index_id: str) -> None:
+    """Index one EndpointIndex run; retryable failures come back here after their backoff."""
+    retry_in = indexing.endpoint_index_run(index_id=index_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(name="endpoints.sweep_endpoint_indexes", acks_late=True)
+def sweep_endpoint_indexes() -> None:
+    indexing.endpoint_indexes_sweep()
+
+
+@shared_task(name="endpoints.recurring_endpoint_indexing", acks_late=True)
+def recurring_endpoint_indexing() -> None:
+    indexing.endpoints_recurring_index()
+
+
+@shared_task(name="endpoints.purge_old_endpoint_indexes", acks_late=True)
+def purge_old_endpoint_indexes() -> None:
+    indexing.endpoint_indexes_purge()

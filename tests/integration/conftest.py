@@ -1,0 +1,35 @@
+"""Integration: a real Celery worker on Redis, the live HTTP server, real SDK endpoints."""
+
+import pytest
+
+from tests.support.worker import Worker, purge_queue
+
+FAST_RECOVERY = {
+    # Small limits so that recovery paths finish within a test.
+    "CELERY_TASK_TIME_LIMIT": "20",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "15",
+    "KONGFLOW_SWEEP_STARTED_AFTER_SECONDS": "4",
+    "KONGFLOW_SWEEP_PENDING_AFTER_SECONDS": "2",
+    "KONGFLOW_SWEEP_INTERVAL_SECONDS": "1",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """One worker for the session, consuming this session's own queue."""
+    purge_queue()
+    worker = Worker().start()
+    yield worker
+    worker.stop()
+    purge_queue()
+
+
+@pytest.fixture
+def live_api(live_server, celery_worker):
+    return live_server.url

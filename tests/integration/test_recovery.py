@@ -1,0 +1,85 @@
+"""Nothing lost: a broker that is down at commit time, and a worker killed in the middle of an index."""
+
+import json
+
+import pytest
+import requests
+
+from endpoints.models import EndpointIndex, IndexSource, IndexStatus
+from endpoints.services.indexing import endpoint_index_request
+from tests import factories
+from tests.conftest import DEV_KEY, PROD_KEY
+from tests.integration.conftest import FAST_RECOVERY
+from tests.support.sdk import sdk_endpoint
+from tests.support.web import WebProcess
+from tests.support.worker import Worker, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup):
+    """Override: this module runs its own workers (with beat and fast recovery)."""
+    return None
+
+
+def test_registration_while_the_broker_is_down_is_indexed_once_it_is_back(dev_environment, sdk_basic):
+    with WebProcess(env={"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}) as web:
+        response = requests.post(
+            f"{web.url}/api/v1/endpoints",
+            json={"id": "my-endpoint", "url": sdk_basic.url},
+            headers={"Authorization": f"Bearer {DEV_KEY}"},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    index = EndpointIndex.objects.get(id=response.json()["endpointIndex"]["id"])
+    assert index.status == IndexStatus.PENDING  # the row survived the failed dispatch
+    assert "endpoints.index.dispatch_failed" in web.log_path.read_text()
+
+    worker = Worker(beat=True, env=FAST_RECOVERY).start()
+    try:
+        wait_for(
+            lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.SUCCESS,
+            timeout=60,
+            what="the sweeper to re-dispatch the index",
+        )
+    finally:
+        worker.stop()
+    index.refresh_from_db()
+    assert index.stats["jobs"] == 2
+
+
+def test_a_worker_killed_mid_index_is_recovered_by_another(prod_sdk_environment, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with sdk_endpoint(
+        api_key=PROD_KEY,
+        endpoint_id="slow",
+        scenario="slow",
+        extra_args=["--index-delay-ms", "3000", "--request-log", str(log)],
+    ) as slow:
+        endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="slow", url=slow.url)
+        first = Worker(beat=False, env=FAST_RECOVERY).start()
+        try:
+            index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
+            wait_for(
+                lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.STARTED,
+                timeout=30,
+                what="the first worker to start the index",
+            )
+        finally:
+            first.kill()
+        second = Worker(beat=True, env=FAST_RECOVERY).start()
+        try:
+            wait_for(
+                lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.SUCCESS,
+                timeout=60,
+                what="the orphaned index to be recovered",
+            )
+        finally:
+            second.stop()
+    index.refresh_from_db()
+    assert index.attempts == 2
+    assert index.error is None
+    assert index.stats["jobs"] == 2
+    actions = [json.loads(line)["action"] for line in log.read_text().splitlines()]
+    assert "INDEX_ENDPOINT" in actions

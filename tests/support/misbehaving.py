@@ -1,0 +1,64 @@
+"""A misbehaving 'endpoint' on 127.0.0.1: each path answers INDEX_ENDPOINT in one broken way."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+VALID_DOCUMENT = {"jobs": [], "sources": [], "dynamicTriggers": [], "dynamicSchedules": []}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: ClassVar[dict] = {}
+    requests: ClassVar[list] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        type(self).requests.append((self.path, dict(self.headers)))
+        route = self.routes.get(self.path.split("?")[0])
+        if route is None:
+            self._send(404, b"not found", "text/plain")
+            return
+        route(self)
+
+    def _send(self, status: int, body: bytes, content_type: str | None = "application/json", headers=None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def json(self, status: int, payload, headers=None) -> None:
+        self._send(status, json.dumps(payload).encode(), headers=headers)
+
+
+class MisbehavingEndpoint:
+    def __init__(self) -> None:
+        handler = type("Handler", (_Handler,), {"routes": {}, "requests": []})
+        self.handler = handler
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def route(self, path: str, responder) -> str:
+        self.handler.routes[path] = responder
+        return self.base + path
+
+    @property
+    def requests(self) -> list:
+        return self.handler.requests
+
+    def __enter__(self) -> MisbehavingEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

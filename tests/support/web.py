@@ -1,0 +1,76 @@
+"""The web app in its own process (gunicorn), e.g. with a broker that is down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+from tests.support.worker import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class WebProcess:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        database = settings.DATABASES["default"]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+            "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            **(env or {}),
+        }
+        self.log_path = Path(f"/tmp/kongflow-web-{self.port}.log")
+
+    def __enter__(self) -> WebProcess:
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kongflow.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--workers",
+                "1",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._up, timeout=30, what="gunicorn to start")
+        return self
+
+    def _up(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(self.log_path.read_text()[-3000:])
+        try:
+            requests.get(self.url + "/metrics", timeout=1)
+        except requests.ConnectionError:
+            return False
+        return True
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()

@@ -1,0 +1,233 @@
+"""The index run service against real SDK endpoints and misbehaving ones (no worker: run directly)."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus, Job, JobVersion
+from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
+from tests import factories
+from tests.support.misbehaving import VALID_DOCUMENT, MisbehavingEndpoint
+
+BASIC_STATS = {
+    "jobs": 2,
+    "sources": 0,
+    "webhooks": 0,
+    "dynamicTriggers": 0,
+    "dynamicSchedules": 0,
+    "disabledJobs": 0,
+    "httpEndpoints": 0,
+}
+
+
+def request_and_run(endpoint, **kwargs):
+    index = endpoint_index_request(endpoint=endpoint, source=kwargs.pop("source", IndexSource.INTERNAL), **kwargs)
+    retry = endpoint_index_run(index_id=index.id)
+    index.refresh_from_db()
+    return index, retry
+
+
+@pytest.fixture
+def basic_endpoint(dev_environment, sdk_basic):
+    return factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
+
+
+def test_indexing_the_basic_sdk_endpoint_succeeds_with_v2_stats(basic_endpoint):
+    index, retry = request_and_run(basic_endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.SUCCESS, index.error
+    assert index.stats == BASIC_STATS
+    assert [job["id"] for job in index.data["jobs"]] == ["send-welcome-email", "daily-report", "disabled-cleanup"]
+    assert index.attempts == 1 and index.started_at and index.finished_at
+    assert index.document_hash and index.diff["jobs"]["added"] == [
+        "daily-report",
+        "disabled-cleanup",
+        "send-welcome-email",
+    ]
+    basic_endpoint.refresh_from_db()
+    assert (basic_endpoint.version, basic_endpoint.sdk_version) == ("2023-09-29", "2.3.19")
+    assert set(Job.objects.values_list("slug", flat=True)) == {"send-welcome-email", "daily-report"}
+
+
+def test_an_identical_second_index_records_an_empty_diff(basic_endpoint):
+    request_and_run(basic_endpoint)
+    second, _ = request_and_run(basic_endpoint)
+    assert second.status == IndexStatus.SUCCESS
+    assert all(not part[kind] for part in second.diff.values() for kind in ("added", "removed", "changed"))
+    assert JobVersion.objects.count() == 2
+
+
+def test_a_duplicate_delivery_does_nothing(basic_endpoint, django_assert_max_num_queries):
+    index, _ = request_and_run(basic_endpoint)
+    updated_at = index.updated_at
+    with django_assert_max_num_queries(1):
+        assert endpoint_index_run(index_id=index.id) is None
+    index.refresh_from_db()
+    assert index.updated_at == updated_at and index.attempts == 1
+
+
+def test_wrong_key_on_the_endpoint_is_unauthorized_and_not_retried(sdk_basic, db):
+    endpoint = factories.EndpointFactory(
+        environment=factories.RuntimeEnvironmentFactory(api_key="tr_dev_notTheFixtureKey"), url=sdk_basic.url
+    )
+    index, retry = request_and_run(endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.FAILURE
+    assert index.error["code"] == "UNAUTHORIZED"
+    assert index.error["message"].startswith("Forbidden: client apiKey mismatch")
+    assert index.error["hint"]
+
+
+def test_deleted_endpoint_fails_without_calling_anything(endpoint):
+    Endpoint.objects.filter(id=endpoint.id).update(url=None)
+    endpoint.refresh_from_db()
+    index, _ = request_and_run(endpoint)
+    assert index.status == IndexStatus.FAILURE
+    assert index.error["code"] == "ENDPOINT_DELETED"
+    assert index.error["message"] == "Endpoint URL is not set"
+
+
+def test_unreachable_endpoint_in_production_goes_back_to_pending_with_a_backoff(prod_environment):
+    endpoint = factories.EndpointFactory(environment=prod_environment, url="http://127.0.0.1:9/api/trigger")
+    index, retry = request_and_run(endpoint)
+    assert 3 <= retry <= 7
+    assert index.status == IndexStatus.PENDING
+    assert index.error["code"] == "CONNECTION_FAILED"
+    assert index.run_at > timezone.now()
+    assert index.attempts == 1 and index.max_attempts == 7
+
+
+def test_unreachable_endpoint_in_development_fails_at_once(environment):
+    endpoint = factories.EndpointFactory(environment=environment, url="http://127.0.0.1:9/api/trigger")
+    index, retry = request_and_run(endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.FAILURE
+    assert index.error["code"] == "CONNECTION_FAILED"
+    assert index.error["message"] == "Could not connect to endpoint http://127.0.0.1:9/api/trigger"
+
+
+def test_last_attempt_ends_in_failure(prod_environment):
+    endpoint = factories.EndpointFactory(environment=prod_environment, url="http://127.0.0.1:9/api/trigger")
+    index = factories.EndpointIndexFactory(endpoint=endpoint, attempts=6, max_attempts=7)
+    assert endpoint_index_run(index_id=index.id) is None
+    index.refresh_from_db()
+    assert index.status == IndexStatus.FAILURE and index.attempts == 7
+
+
+def test_a_retry_that_finds_a_newer_pending_request_gives_way(prod_environment):
+    endpoint = factories.EndpointFactory(environment=prod_environment, url="http://127.0.0.1:9/api/trigger")
+    first = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
+    # claim it by hand, then a newer request arrives while it runs
+    EndpointIndex.objects.filter(id=first.id).update(status=IndexStatus.STARTED, attempts=0)
+    EndpointIndex.objects.filter(id=first.id).update(status=IndexStatus.PENDING)
+    assert endpoint_index_run(index_id=first.id) is not None  # back to PENDING
+    second = endpoint_index_request(endpoint=endpoint, source=IndexSource.API)
+    assert second.id == first.id  # it joined the retrying run
+
+
+@pytest.fixture
+def broken():
+    with MisbehavingEndpoint() as server:
+        yield server
+
+
+def _endpoint_at(url, environment=None):
+    return factories.EndpointFactory(url=url, environment=environment or factories.RuntimeEnvironmentFactory())
+
+
+@pytest.mark.parametrize(
+    ("path", "responder", "code", "message"),
+    [
+        (
+            "/html",
+            lambda h: h._send(200, b"<html>hi</html>", "text/html"),
+            "INVALID_JSON",
+            "Could not parse response from endpoint. Make sure it points to the correct URL "
+            "(you might be missing /api/trigger)",
+        ),
+        ("/truncated", lambda h: h._send(200, b'{"jobs": [', None), "INVALID_JSON", None),
+        ("/teapot", lambda h: h.json(418, {"message": "no"}), "HTTP_ERROR", "Status code: 418"),
+        ("/unauthorized", lambda h: h._send(401, b"nope", "text/plain"), "UNAUTHORIZED", "Trigger API key is invalid"),
+        ("/nolocation", lambda h: h._send(302, b""), "REDIRECT_WITHOUT_LOCATION", "no location header is present"),
+        (
+            "/loop",
+            lambda h: h._send(307, b"", headers={"Location": "/loop"}),
+            "REDIRECT_LOOP",
+            "is redirecting too many times",
+        ),
+        (
+            "/short-interval",
+            lambda h: h.json(
+                200,
+                {
+                    **VALID_DOCUMENT,
+                    "jobs": [
+                        {
+                            "id": "tick",
+                            "name": "Tick",
+                            "version": "1.0.0",
+                            "event": {
+                                "name": "trigger.scheduled",
+                                "title": "Schedule",
+                                "source": "trigger.dev",
+                                "icon": "schedule-interval",
+                            },
+                            "trigger": {
+                                "type": "scheduled",
+                                "schedule": {"type": "interval", "options": {"seconds": 5}},
+                            },
+                            "integrations": {},
+                            "enabled": True,
+                            "startPosition": "latest",
+                            "preprocessRuns": False,
+                        }
+                    ],
+                },
+            ),
+            "INVALID_DOCUMENT",
+            'Job "tick": ',
+        ),
+        ("/not-a-document", lambda h: h.json(200, {"hello": "world"}), "INVALID_DOCUMENT", None),
+    ],
+)
+def test_misbehaving_endpoints_fail_with_a_documented_code(broken, db, path, responder, code, message):
+    endpoint = _endpoint_at(broken.route(path, responder))
+    index, retry = request_and_run(endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.FAILURE
+    assert index.error["code"] == code
+    assert index.error["hint"]
+    if message:
+        assert message in index.error["message"]
+
+
+def test_invalid_document_keeps_the_raw_issues(broken, db):
+    endpoint = _endpoint_at(broken.route("/bad", lambda h: h.json(200, {**VALID_DOCUMENT, "jobs": [{"id": "x"}]})))
+    index, _ = request_and_run(endpoint)
+    assert index.error["code"] == "INVALID_DOCUMENT"
+    assert index.error["message"].startswith("Your Jobs have issues:")
+    assert json.loads(index.error["raw"])
+    assert not Job.objects.exists()
+
+
+def test_redirects_are_followed_and_the_new_url_stored(broken, dev_environment, sdk_basic):
+    target = sdk_basic.url
+    endpoint = _endpoint_at(
+        broken.route("/moved", lambda h: h._send(308, b"", headers={"Location": target})), environment=dev_environment
+    )
+    index, _ = request_and_run(endpoint)
+    assert index.status == IndexStatus.SUCCESS, index.error
+    endpoint.refresh_from_db()
+    assert endpoint.url == target
+
+
+def test_five_redirects_are_followed_the_sixth_is_a_loop(broken, dev_environment, sdk_basic):
+    target = sdk_basic.url
+    for hop in range(5):
+        nxt = f"/hop{hop + 1}" if hop < 4 else target
+        broken.route(f"/hop{hop}", lambda h, nxt=nxt: h._send(302, b"", headers={"Location": nxt}))
+    endpoint = _endpoint_at(broken.base + "/hop0", environment=dev_environment)
+    index, _ = request_and_run(endpoint)
+    assert index.status == IndexStatus.SUCCESS, index.error
+    assert len([p for p, _ in broken.requests if p.startswith("/hop")]) == 5
