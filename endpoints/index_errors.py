@@ -14,7 +14,7 @@ HINTS: dict[str, str] = {
     "UNAUTHORIZED": "The endpoint's TRIGGER_API_KEY must be this environment's secret API key.",
     "HTTP_ERROR": "The endpoint answered with an error status; is the URL your Trigger.dev handler?",
     "REDIRECT_LOOP": "Register the final URL of your endpoint instead of one that keeps redirecting.",
-    "REDIRECT_WITHOUT_LOCATION": "The endpoint answered with a redirect but no Location header; register its final URL.",
+    "REDIRECT_WITHOUT_LOCATION": "The endpoint redirected without a Location header; register its final URL.",
     "RESPONSE_TOO_LARGE": "The index document is larger than ENDPOINTAPI_MAX_RESPONSE_BYTES allows.",
     "INVALID_JSON": "The URL did not answer with JSON; make sure it points at your handler (often /api/trigger).",
     "INVALID_RESPONSE": "The endpoint's answer does not have the shape a Trigger.dev v2 SDK sends.",
