@@ -140,3 +140,21 @@ def test_fifty_concurrent_registrations_make_one_endpoint(live_api, dev_environm
         what="indexes to settle",
     )
     assert EndpointIndex.objects.filter(status=IndexStatus.FAILURE).count() == 0
+
+
+def test_reindex_wait_reports_success_and_fails_on_failure(live_api, dev_environment, sdk_basic):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from tests.factories import EndpointFactory
+
+    EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
+    EndpointFactory(environment=dev_environment, slug="gone", url="http://127.0.0.1:9/api/trigger")
+    out, err = StringIO(), StringIO()
+    call_command("reindex", "--endpoint", "my-endpoint", "--wait", stdout=out, stderr=err)
+    assert "my-endpoint: SUCCESS" in err.getvalue()
+    assert out.getvalue().splitlines()[1].split()[-2:] == ["SUCCESS", "2"]
+    with pytest.raises(CommandError, match="1 of 1 index"):
+        call_command("reindex", "--endpoint", "gone", "--wait", stdout=out, stderr=err)
+    assert "CONNECTION_FAILED" in out.getvalue()
