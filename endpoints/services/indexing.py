@@ -186,11 +186,12 @@ def _perform(index: EndpointIndex) -> None:
     endpoint = index.endpoint
     result = _fetch_index(endpoint, persist_redirects=True)
     _store_versions(endpoint, result)
-    plan = registry_plan(endpoint=endpoint, data=result.data)
-    if not index.force and (shrink := plan.suspicious_shrink()):
-        raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
     previous = endpoint_index_previous_success(index=index)
     with transaction.atomic():
+        # Planned in the same transaction as the writes, so the guard judges what is written.
+        plan = registry_plan(endpoint=endpoint, data=result.data)
+        if not index.force and (shrink := plan.suspicious_shrink()):
+            raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
         registry_stats = registry_apply(endpoint=endpoint, plan=plan)
         now = timezone.now()
         finished = _fenced_queryset(index).update(

@@ -1,0 +1,654 @@
+"""``EndpointApiClient``: the server side of the Trigger.dev v2 endpoint protocol (reference §1).
+
+One client per endpoint URL + API key. Every call is a POST to that URL, the operation chosen by the
+``x-trigger-action`` header. Results are frozen dataclasses from :mod:`endpointapi.types`; failures
+are :mod:`endpointapi.errors` subclasses carrying the v2 server's wording.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+import requests
+
+from endpointapi import schemas, transport
+from endpointapi.errors import (
+    UNAUTHORIZED_MESSAGE,
+    ActionNotSupported,
+    EndpointApiError,
+    EndpointConnectionError,
+    EndpointHTTPError,
+    EndpointRedirect,
+    EndpointTimeout,
+    EndpointUnauthorized,
+    InvalidEndpointResponse,
+    InvalidIndexDocument,
+    InvalidJSON,
+    Issue,
+    format_issues,
+)
+from endpointapi.types import (
+    SAFE_ACTIONS,
+    Action,
+    ClientConfig,
+    DeliverEventResult,
+    ExecuteJobResult,
+    HttpSourceResult,
+    IndexResult,
+    InitializeTriggerResult,
+    NormalizedResponse,
+    Pong,
+    PreprocessRunResult,
+    ProbeResult,
+    RequestRecord,
+    ValidateResult,
+    WebhookDeliveryResult,
+)
+
+__all__ = ["MAX_REDIRECTS", "EndpointApiClient"]
+
+logger = logging.getLogger("endpointapi")
+
+T = TypeVar("T")
+
+MAX_REDIRECTS = 5
+RAW_PREVIEW_CHARS = 2000
+#: The SDK's answer to an action it does not know (end of its switch statement).
+SDK_UNKNOWN_ACTION_MESSAGE = "Method not allowed"
+
+
+def _json_header(value: Any) -> str:
+    # ASCII-only so the value is a valid header; JSON.parse() on the SDK side undoes the escapes.
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _header_value(value: str) -> str | bytes:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _decode_json(body: bytes) -> Any:
+    """JSON.parse semantics: NaN/Infinity are not JSON. Raises ValueError."""
+    return json.loads(body, parse_constant=_reject_constant)
+
+
+def _preview(body: bytes) -> str:
+    return body[: RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+
+
+def _zod_error_message(issues: list[Issue]) -> str:
+    """``ZodError.message``: the issue list as indented JSON."""
+    return json.dumps([issue.to_json() for issue in issues], indent=2, ensure_ascii=False)
+
+
+def _versions(response: transport.RawResponse) -> tuple[str | None, str | None]:
+    return (
+        response.headers.get("trigger-version") or None,
+        response.headers.get("trigger-sdk-version") or None,
+    )
+
+
+def _platform_timeout(response: transport.RawResponse) -> bool:
+    """Answers of a serverless platform that killed the function (§5.8)."""
+    status, headers = response.status_code, response.headers
+    if status in (408, 504) or headers.get("x-vercel-error") == "FUNCTION_INVOCATION_TIMEOUT":
+        return True  # Vercel
+    if status == 502 and b"TIME_LIMIT" in response.body:
+        return True  # Deno Deploy
+    return status == 503 and b"Worker exceeded resource limits" in response.body and "cf-ray" in headers
+
+
+class EndpointApiClient:
+    """Talks to one endpoint. Thread-safe; cheap to create (the HTTP session is shared per process)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str,
+        config: ClientConfig | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url
+        self._api_key = api_key
+        self.config = config or ClientConfig()
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"EndpointApiClient(url={transport.sanitize_url(self.url)!r})"
+
+    # -- actions the endpoints service uses ---------------------------------------------------------
+
+    def ping(self, endpoint_id: str) -> Pong:
+        """PING: liveness and identity. ``{"ok": false, "error"}`` answers come back as ``Pong(ok=False)``."""
+
+        def handle(response: transport.RawResponse) -> Pong:
+            self._check_status(Action.PING, response)
+            pong = self._parse_small(Action.PING, response, schemas.PongResponse)
+            version, sdk_version = _versions(response)
+            return Pong(
+                ok=pong.ok,
+                error=getattr(pong, "error", None),
+                trigger_version=version or pong.trigger_version,
+                trigger_sdk_version=sdk_version or pong.trigger_sdk_version,
+            )
+
+        return self._call(Action.PING, handle, headers={"x-trigger-endpoint-id": _header_value(endpoint_id)})
+
+    def validate(self) -> ValidateResult:
+        """VALIDATE: like PING, but learns the endpoint id (SDK >= 2.0.4)."""
+
+        def handle(response: transport.RawResponse) -> ValidateResult:
+            self._check_status(Action.VALIDATE, response)
+            answer = self._parse_small(Action.VALIDATE, response, schemas.ValidateResponse)
+            version, sdk_version = _versions(response)
+            return ValidateResult(
+                ok=answer.ok,
+                endpoint_id=getattr(answer, "endpoint_id", None),
+                error=getattr(answer, "error", None),
+                trigger_version=version or answer.trigger_version,
+                trigger_sdk_version=sdk_version,
+            )
+
+        return self._call(Action.VALIDATE, handle)
+
+    def index_endpoint(self) -> IndexResult:
+        """INDEX_ENDPOINT. Redirects are never followed: :class:`EndpointRedirect` lets the caller
+        persist ``location`` and index again (§5.4)."""
+
+        def handle(response: transport.RawResponse) -> IndexResult:
+            self._check_status(Action.INDEX_ENDPOINT, response)
+            body = self._json(Action.INDEX_ENDPOINT, response)
+            document, issues = schemas.parse(schemas.IndexDocument, body)
+            if document is None:
+                raise InvalidIndexDocument.from_issues(
+                    issues, body, action=Action.INDEX_ENDPOINT, url=self.url, status_code=response.status_code
+                )
+            version, sdk_version = _versions(response)
+            return IndexResult(
+                document=document,
+                data=document.to_wire(),
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+                duration=response.duration,
+            )
+
+        return self._call(
+            Action.INDEX_ENDPOINT, handle, read_timeout=self.config.index_read_timeout, follow_redirects=False
+        )
+
+    def probe_execution_timeout(self, timeout_ms: int = 120_000) -> ProbeResult:
+        """PROBE_EXECUTION_TIMEOUT: the SDK sleeps ``timeout_ms`` then answers; a platform that kills
+        the function first answers with its own signature, reported as ``platform_timeout=True``."""
+
+        def handle(response: transport.RawResponse) -> ProbeResult:
+            duration_ms = int(response.duration * 1000)
+            version, sdk_version = _versions(response)
+            if 200 <= response.status_code < 300 or _platform_timeout(response):
+                ok = 200 <= response.status_code < 300
+                return ProbeResult(
+                    status_code=response.status_code,
+                    duration_ms=duration_ms,
+                    ok=ok,
+                    platform_timeout=not ok,
+                    trigger_version=version,
+                    trigger_sdk_version=sdk_version,
+                )
+            self._check_status(Action.PROBE_EXECUTION_TIMEOUT, response)
+            raise AssertionError("unreachable")  # _check_status raises for every non-2xx status
+
+        return self._call(
+            Action.PROBE_EXECUTION_TIMEOUT,
+            handle,
+            json_body={"timeout": timeout_ms},
+            read_timeout=timeout_ms / 1000 + self.config.read_timeout,
+        )
+
+    # -- actions other services use -----------------------------------------------------------------
+
+    def execute_job(self, body: dict[str, Any]) -> ExecuteJobResult:
+        """EXECUTE_JOB with a RunJobBody; the answer's ``status`` is checked, the rest is kept as sent."""
+
+        def handle(response: transport.RawResponse) -> ExecuteJobResult:
+            self._check_status(Action.EXECUTE_JOB, response)
+            data = self._json(Action.EXECUTE_JOB, response)
+            head = self._validate(Action.EXECUTE_JOB, response, schemas.RunJobResponseHead, data)
+            version, sdk_version = _versions(response)
+            return ExecuteJobResult(
+                status=head.status,
+                body=data,
+                run_metadata=self._run_metadata(response),
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+                duration=response.duration,
+            )
+
+        return self._call(Action.EXECUTE_JOB, handle, json_body=body)
+
+    def preprocess_run(self, body: dict[str, Any]) -> PreprocessRunResult:
+        """PREPROCESS_RUN (only v2.0/2.1 servers sent it)."""
+
+        def handle(response: transport.RawResponse) -> PreprocessRunResult:
+            self._check_status(Action.PREPROCESS_RUN, response)
+            data = self._json(Action.PREPROCESS_RUN, response)
+            answer = self._validate(Action.PREPROCESS_RUN, response, schemas.PreprocessRunResponse, data)
+            version, sdk_version = _versions(response)
+            properties = None if answer.properties is None else [p.to_wire() for p in answer.properties]
+            return PreprocessRunResult(
+                abort=answer.abort,
+                properties=properties,
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+            )
+
+        return self._call(Action.PREPROCESS_RUN, handle, json_body=body)
+
+    def initialize_trigger(
+        self, *, id: str, params: Any, account_id: str | None = None, metadata: Any = None
+    ) -> InitializeTriggerResult:
+        """INITIALIZE_TRIGGER: the rule and source of a dynamic trigger for ``params``."""
+        body: dict[str, Any] = {"id": id, "params": params}
+        if account_id is not None:
+            body["accountId"] = account_id
+        if metadata is not None:
+            body["metadata"] = metadata
+
+        def handle(response: transport.RawResponse) -> InitializeTriggerResult:
+            self._check_status(Action.INITIALIZE_TRIGGER, response)
+            data = self._json(Action.INITIALIZE_TRIGGER, response)
+            answer = self._validate(Action.INITIALIZE_TRIGGER, response, schemas.RegisterTriggerBody, data)
+            version, sdk_version = _versions(response)
+            return InitializeTriggerResult(
+                rule=answer.rule.to_wire(),
+                source=answer.source.to_wire(),
+                account_id=answer.account_id,
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+            )
+
+        return self._call(Action.INITIALIZE_TRIGGER, handle, json_body=body)
+
+    def deliver_http_source_request(
+        self,
+        *,
+        key: str,
+        secret: str,
+        params: Any,
+        data: Any,
+        url: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        dynamic_id: str | None = None,
+        auth: Mapping[str, Any] | None = None,
+        metadata: Any = None,
+    ) -> HttpSourceResult:
+        """DELIVER_HTTP_SOURCE_REQUEST: hand a received webhook to the source's handler."""
+        extra: dict[str, str | bytes] = {
+            "x-ts-key": _header_value(key),
+            "x-ts-secret": _header_value(secret),
+            "x-ts-params": _json_header({} if params is None else params),
+            "x-ts-data": _json_header({} if data is None else data),
+            "x-ts-http-url": _header_value(url),
+            "x-ts-http-method": _header_value(method),
+            "x-ts-http-headers": _json_header(dict(headers)),
+        }
+        if auth is not None:
+            extra["x-ts-auth"] = _json_header(dict(auth))
+        if dynamic_id:
+            extra["x-ts-dynamic-id"] = _header_value(dynamic_id)
+        if metadata is not None:
+            extra["x-ts-metadata"] = _json_header(metadata)
+
+        def handle(response: transport.RawResponse) -> HttpSourceResult:
+            self._check_status(Action.DELIVER_HTTP_SOURCE_REQUEST, response)
+            payload = self._json(Action.DELIVER_HTTP_SOURCE_REQUEST, response)
+            answer = self._validate(Action.DELIVER_HTTP_SOURCE_REQUEST, response, schemas.HttpSourceResponse, payload)
+            version, sdk_version = _versions(response)
+            return HttpSourceResult(
+                events=[event.to_wire() for event in answer.events],
+                response=self._normalized(answer.response, response),
+                metadata=answer.metadata,
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+            )
+
+        return self._call(Action.DELIVER_HTTP_SOURCE_REQUEST, handle, headers=extra, raw_body=body)
+
+    def deliver_http_endpoint_request_for_response(
+        self, *, key: str, url: str, method: str, headers: Mapping[str, str], body: bytes
+    ) -> NormalizedResponse:
+        """DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE: how should an HTTP endpoint call be answered?"""
+        extra: dict[str, str | bytes] = {
+            "x-ts-key": _header_value(key),
+            "x-ts-http-url": _header_value(url),
+            "x-ts-http-method": _header_value(method),
+            "x-ts-http-headers": _json_header(dict(headers)),
+        }
+
+        def handle(response: transport.RawResponse) -> NormalizedResponse:
+            action = Action.DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE
+            self._check_status(action, response)
+            payload = self._json(action, response)
+            answer = self._validate(action, response, schemas.NormalizedResponseModel, payload)
+            return self._normalized(answer, response)
+
+        return self._call(Action.DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE, handle, headers=extra, raw_body=body)
+
+    def deliver_webhook_request(
+        self,
+        *,
+        key: str,
+        secret: str,
+        params: Any,
+        url: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        dynamic_id: str | None = None,
+    ) -> WebhookDeliveryResult:
+        """DELIVER_WEBHOOK_REQUEST: let the endpoint verify a webhook and generate its events."""
+        extra: dict[str, str | bytes] = {
+            "x-ts-key": _header_value(key),
+            "x-ts-secret": _header_value(secret),
+            "x-ts-params": _json_header({} if params is None else params),
+            "x-ts-http-url": _header_value(url),
+            "x-ts-http-method": _header_value(method),
+            "x-ts-http-headers": _json_header(dict(headers)),
+        }
+        if dynamic_id:
+            extra["x-ts-dynamic-id"] = _header_value(dynamic_id)
+
+        def handle(response: transport.RawResponse) -> WebhookDeliveryResult:
+            self._check_status(Action.DELIVER_WEBHOOK_REQUEST, response)
+            payload = self._json(Action.DELIVER_WEBHOOK_REQUEST, response)
+            answer = self._validate(Action.DELIVER_WEBHOOK_REQUEST, response, schemas.WebhookDeliveryResponse, payload)
+            version, sdk_version = _versions(response)
+            return WebhookDeliveryResult(
+                response=self._normalized(answer.response, response),
+                verified=answer.verified,
+                error=answer.error,
+                trigger_version=version,
+                trigger_sdk_version=sdk_version,
+            )
+
+        return self._call(Action.DELIVER_WEBHOOK_REQUEST, handle, headers=extra, raw_body=body)
+
+    def run_notification(self, body: dict[str, Any]) -> None:
+        """RUN_NOTIFICATION: tell the endpoint a run finished (its answer body is not used)."""
+
+        def handle(response: transport.RawResponse) -> None:
+            self._check_status(Action.RUN_NOTIFICATION, response)
+
+        self._call(Action.RUN_NOTIFICATION, handle, json_body=body)
+
+    def deliver_event(self, event: dict[str, Any]) -> DeliverEventResult:
+        """DELIVER_EVENT: no released 2.x SDK handles it, so this raises :class:`ActionNotSupported`
+        against real endpoints; kept for completeness of the protocol."""
+
+        def handle(response: transport.RawResponse) -> DeliverEventResult:
+            self._check_status(Action.DELIVER_EVENT, response)
+            data = self._json(Action.DELIVER_EVENT, response)
+            version, sdk_version = _versions(response)
+            return DeliverEventResult(body=data, trigger_version=version, trigger_sdk_version=sdk_version)
+
+        return self._call(Action.DELIVER_EVENT, handle, json_body=event)
+
+    # -- request loop -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        action: Action,
+        handle: Callable[[transport.RawResponse], T],
+        *,
+        headers: Mapping[str, str | bytes] | None = None,
+        json_body: Any = None,
+        raw_body: bytes | None = None,
+        read_timeout: float | None = None,
+        follow_redirects: bool = True,
+    ) -> T:
+        request_headers: dict[str, str | bytes] = {
+            "x-trigger-api-key": _header_value(self._api_key),
+            "x-trigger-action": action.value,
+            "x-trigger-version": self.config.api_version,
+            "user-agent": self.config.user_agent,
+            "accept": "application/json",
+        }
+        body: bytes | None = None
+        if json_body is not None:
+            request_headers["content-type"] = "application/json"
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        elif raw_body is not None:
+            request_headers["content-type"] = "application/octet-stream"
+            body = bytes(raw_body)
+        request_headers.update(headers or {})
+
+        attempts = 1 + (self.config.retries if action in SAFE_ACTIONS else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt(
+                    action,
+                    handle,
+                    request_headers,
+                    body,
+                    read_timeout=read_timeout or self.config.read_timeout,
+                    follow_redirects=follow_redirects,
+                    attempt=attempt,
+                )
+            except (EndpointConnectionError, EndpointTimeout) as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+                time.sleep(self.config.retry_backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _attempt(
+        self,
+        action: Action,
+        handle: Callable[[transport.RawResponse], T],
+        headers: dict[str, str | bytes],
+        body: bytes | None,
+        *,
+        read_timeout: float,
+        follow_redirects: bool,
+        attempt: int,
+    ) -> T:
+        url = self.url
+        for hop in range(MAX_REDIRECTS + 1):
+            started = time.perf_counter()
+            try:
+                response = transport.send(
+                    self._session or transport.shared_session(),
+                    url,
+                    action=action.value,
+                    endpoint_url=self.url,
+                    headers=headers,
+                    body=body,
+                    connect_timeout=self.config.connect_timeout,
+                    read_timeout=read_timeout,
+                    max_bytes=self.config.max_response_bytes,
+                )
+            except EndpointApiError as exc:
+                self._record(action, exc.code, exc.status_code, time.perf_counter() - started, url, attempt)
+                raise
+            if 300 <= response.status_code < 400:
+                redirect = self._redirect(action, response, url, hop, follow_redirects)
+                self._record(action, EndpointRedirect.code, response.status_code, response.duration, url, attempt)
+                if isinstance(redirect, EndpointRedirect):
+                    raise redirect
+                url = redirect
+                continue
+            try:
+                result = handle(response)
+            except EndpointApiError as exc:
+                self._record(action, exc.code, response.status_code, response.duration, url, attempt)
+                raise
+            self._record(action, "ok", response.status_code, response.duration, url, attempt)
+            return result
+        raise AssertionError("unreachable")  # _redirect() stops after MAX_REDIRECTS hops
+
+    def _redirect(
+        self, action: Action, response: transport.RawResponse, url: str, hop: int, follow: bool
+    ) -> str | EndpointRedirect:
+        """The next URL to POST to, or the error to raise.
+
+        Followed redirects keep the POST and its body (the endpoint protocol has no GET), and only
+        while the target stays on the endpoint's own origin, so the API key never leaves it.
+        """
+        location = response.headers.get("location")
+        context: dict[str, Any] = {
+            "action": action.value,
+            "url": self.url,
+            "status_code": response.status_code,
+            "location": location,
+        }
+        if location is None:
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting but no location header is present", **context)
+        if not follow:
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
+        target = urljoin(url, location)
+        if not transport.same_origin(self.url, target):
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting to another origin ({location})", **context)
+        if hop >= MAX_REDIRECTS:
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting too many times", **context)
+        return target
+
+    def _record(
+        self, action: Action, outcome: str, status_code: int | None, duration: float, url: str, attempt: int
+    ) -> None:
+        logger.log(
+            logging.INFO if outcome == "ok" else logging.WARNING,
+            "endpointapi.request",
+            extra={
+                "action": action.value,
+                "outcome": outcome,
+                "status_code": status_code,
+                "duration_ms": round(duration * 1000),
+                "url": transport.sanitize_url(url),
+                "attempt": attempt,
+            },
+        )
+        callback = self.config.on_request
+        if callback is None:
+            return
+        try:
+            callback(RequestRecord(action=action.value, outcome=outcome, status_code=status_code, duration=duration))
+        except Exception:
+            logger.warning("endpointapi.on_request_failed", exc_info=True, extra={"action": action.value})
+
+    # -- response helpers ---------------------------------------------------------------------------
+
+    def _check_status(self, action: Action, response: transport.RawResponse) -> None:
+        """Raise for anything but 2xx, with the v2 server's messages."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        context: dict[str, Any] = {
+            "action": action.value,
+            "url": self.url,
+            "status_code": status,
+            "raw": self._preview(response.body) or None,
+        }
+        body_message = self._error_message(response)
+        if status == 401:
+            raise EndpointUnauthorized(body_message or UNAUTHORIZED_MESSAGE, **context)
+        if status == 405 and body_message == SDK_UNKNOWN_ACTION_MESSAGE:
+            raise ActionNotSupported(
+                f"The endpoint's SDK does not support {action.value} (endpoint {self.url} answered 405)",
+                **context,
+            )
+        raise EndpointHTTPError(
+            f"Could not connect to endpoint {self.url}. Status code: {status}",
+            body_message=body_message,
+            **context,
+        )
+
+    def _redact(self, text: str) -> str:
+        """An endpoint may echo request headers back (debug error pages): keep the key out of errors."""
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+
+    def _preview(self, body: bytes) -> str:
+        return self._redact(_preview(body))
+
+    def _error_message(self, response: transport.RawResponse) -> str | None:
+        """``message`` of an ``ErrorWithStackSchema`` body, if the body is one."""
+        try:
+            data = _decode_json(response.body)
+        except ValueError:
+            return None
+        error, _ = schemas.parse(schemas.ErrorWithStack, data)
+        return self._redact(error.message) if error is not None else None
+
+    def _json(self, action: Action, response: transport.RawResponse) -> Any:
+        """Decode the body as JSON whatever the content type (Next.js sends none)."""
+        try:
+            return _decode_json(response.body)
+        except ValueError:
+            raise InvalidJSON(
+                action=action.value,
+                url=self.url,
+                status_code=response.status_code,
+                raw=self._preview(response.body) or None,
+            ) from None
+
+    def _parse_small(self, action: Action, response: transport.RawResponse, schema: Any) -> Any:
+        """PING/VALIDATE: schema failures read ``Endpoint <url> responded with error: <zod message>``."""
+        data = self._json(action, response)
+        value, issues = schemas.parse(schema, data)
+        if value is None:
+            raise InvalidEndpointResponse(
+                f"Endpoint {self.url} responded with error: {_zod_error_message(issues)}",
+                issues=issues,
+                action=action.value,
+                url=self.url,
+                status_code=response.status_code,
+                raw=self._preview(response.body),
+            )
+        return value
+
+    def _validate(self, action: Action, response: transport.RawResponse, schema: type[T], data: Any) -> T:
+        value, issues = schemas.parse(schema, data)
+        if value is None:
+            raise InvalidEndpointResponse(
+                f"Endpoint {self.url} sent an invalid {action.value} response: {format_issues(issues)}",
+                issues=issues,
+                action=action.value,
+                url=self.url,
+                status_code=response.status_code,
+                raw=self._preview(response.body),
+            )
+        return value
+
+    @staticmethod
+    def _run_metadata(response: transport.RawResponse) -> dict[str, Any] | None:
+        header = response.headers.get("x-trigger-run-metadata")
+        if not header:
+            return None
+        try:
+            data = _decode_json(header.encode("utf-8", errors="replace"))
+        except ValueError:
+            return None
+        metadata, _ = schemas.parse(schemas.ExecuteJobRunMetadata, data)
+        return metadata.to_wire() if metadata is not None else None
+
+    @staticmethod
+    def _normalized(answer: schemas.NormalizedResponseModel, response: transport.RawResponse) -> NormalizedResponse:
+        version, sdk_version = _versions(response)
+        return NormalizedResponse(
+            status=answer.status,
+            body=answer.body,
+            headers=answer.headers,
+            trigger_version=version,
+            trigger_sdk_version=sdk_version,
+        )

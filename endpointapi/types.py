@@ -1,0 +1,186 @@
+"""Configuration, action names and the result values returned by :class:`EndpointApiClient`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from endpointapi.schemas import IndexDocument
+
+__all__ = [
+    "Action",
+    "ClientConfig",
+    "DeliverEventResult",
+    "ExecuteJobResult",
+    "HttpSourceResult",
+    "IndexResult",
+    "InitializeTriggerResult",
+    "NormalizedResponse",
+    "Pong",
+    "PreprocessRunResult",
+    "ProbeResult",
+    "RequestRecord",
+    "ValidateResult",
+    "WebhookDeliveryResult",
+]
+
+
+class Action(StrEnum):
+    """Values of the ``x-trigger-action`` header (§1.4)."""
+
+    PING = "PING"
+    VALIDATE = "VALIDATE"
+    INDEX_ENDPOINT = "INDEX_ENDPOINT"
+    PROBE_EXECUTION_TIMEOUT = "PROBE_EXECUTION_TIMEOUT"
+    EXECUTE_JOB = "EXECUTE_JOB"
+    PREPROCESS_RUN = "PREPROCESS_RUN"
+    INITIALIZE_TRIGGER = "INITIALIZE_TRIGGER"
+    DELIVER_HTTP_SOURCE_REQUEST = "DELIVER_HTTP_SOURCE_REQUEST"
+    DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE = "DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE"
+    DELIVER_WEBHOOK_REQUEST = "DELIVER_WEBHOOK_REQUEST"
+    RUN_NOTIFICATION = "RUN_NOTIFICATION"
+    DELIVER_EVENT = "DELIVER_EVENT"
+
+
+#: Actions without side effects on the endpoint: the only ones retried inside the client.
+SAFE_ACTIONS = frozenset({Action.PING, Action.VALIDATE, Action.INDEX_ENDPOINT})
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP attempt, handed to ``ClientConfig.on_request`` (metrics)."""
+
+    action: str
+    outcome: str  # "ok" or an EndpointApiError code
+    status_code: int | None
+    duration: float  # seconds
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    connect_timeout: float = 3.0
+    #: Deadline for the whole answer (headers and body), so a slow-drip body cannot hold a worker.
+    read_timeout: float = 15.0
+    index_read_timeout: float = 30.0
+    max_response_bytes: int = 10 * 1024 * 1024
+    #: Quick in-client retries, only for connection failures/timeouts of PING, VALIDATE, INDEX_ENDPOINT.
+    retries: int = 1
+    retry_backoff: float = 0.2
+    user_agent: str = "triggerdotdev-server/2.0.0"
+    api_version: str = "2023-09-29"
+    #: Called once per HTTP attempt; exceptions raised by it are logged and swallowed.
+    on_request: Callable[[RequestRecord], None] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "index_read_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ClientConfig.{name} must be positive")
+        if self.max_response_bytes <= 0:
+            raise ValueError("ClientConfig.max_response_bytes must be positive")
+        if self.retries < 0 or self.retry_backoff < 0:
+            raise ValueError("ClientConfig.retries and retry_backoff must not be negative")
+
+
+@dataclass(frozen=True)
+class Pong:
+    ok: bool
+    error: str | None = None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    ok: bool
+    endpoint_id: str | None = None
+    error: str | None = None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    document: IndexDocument
+    #: JSON-able; equal to zod's ``IndexEndpointResponseSchema.parse`` output (for ``EndpointIndex.data``).
+    data: dict[str, Any]
+    trigger_version: str | None
+    trigger_sdk_version: str | None
+    duration: float  # seconds, HTTP only
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    status_code: int
+    duration_ms: int
+    ok: bool
+    #: The platform killed the function (Vercel, Deno Deploy, Cloudflare signatures, §5.8).
+    platform_timeout: bool
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecuteJobResult:
+    status: str
+    body: dict[str, Any]
+    #: Parsed ``x-trigger-run-metadata`` header (``successSubscription``/``failedSubscription``), if sent.
+    run_metadata: dict[str, Any] | None
+    trigger_version: str | None
+    trigger_sdk_version: str | None
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class PreprocessRunResult:
+    abort: bool
+    properties: list[dict[str, Any]] | None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class InitializeTriggerResult:
+    rule: dict[str, Any]
+    source: dict[str, Any]  # SourceMetadata v1 or v2, with "version" filled in
+    account_id: str | None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class NormalizedResponse:
+    """What the endpoint wants returned to the original HTTP caller."""
+
+    status: int | float
+    body: Any
+    headers: dict[str, str] | None = None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpSourceResult:
+    events: list[dict[str, Any]]
+    response: NormalizedResponse
+    metadata: Any = None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDeliveryResult:
+    response: NormalizedResponse
+    verified: bool
+    error: str | None = None
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliverEventResult:
+    body: Any
+    trigger_version: str | None = None
+    trigger_sdk_version: str | None = None

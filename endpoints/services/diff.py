@@ -1,0 +1,101 @@
+"""Fingerprint and compare index documents, so an index can say what changed since the previous one.
+
+Both functions are pure: they work on the validated document (camelCase keys, §2) and never touch the
+database. Items of the top-level collections are matched by their natural key (`id` or `key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+# Collection name -> the key that identifies an item in it.
+COLLECTIONS: dict[str, str] = {
+    "jobs": "id",
+    "sources": "key",
+    "dynamicTriggers": "id",
+    "dynamicSchedules": "id",
+    "httpEndpoints": "id",
+    "webhooks": "key",
+}
+
+
+def _item_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        for name in ("id", "key"):
+            if isinstance(item.get(name), str):
+                return item[name]
+    return None
+
+
+def _canonical(value: Any) -> Any:
+    """Sort dict keys, and lists whose items all carry an id/key by that id/key. Other lists keep their
+    order: it can matter (display properties, `$between` bounds)."""
+    if isinstance(value, dict):
+        return {key: _canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        items = [_canonical(item) for item in value]
+        keys = [_item_key(item) for item in items]
+        if items and all(key is not None for key in keys):
+            return [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
+        return items
+    return value
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def document_hash(data: dict) -> str:
+    """sha256 of the canonical JSON form: equal for documents that differ only in key or item order."""
+    return hashlib.sha256(_canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def _index(items: Any, key_name: str) -> dict[str, Any]:
+    # Duplicate ids: the last one wins, as when the registry applies the document.
+    result: dict[str, Any] = {}
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get(key_name), str):
+            result[item[key_name]] = item
+    return result
+
+
+def _changed_paths(before: Any, after: Any, prefix: str, out: list[str]) -> None:
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            path = f"{prefix}.{key}" if prefix else key
+            if key not in before or key not in after:
+                out.append(path)
+            else:
+                _changed_paths(before[key], after[key], path, out)
+        return
+    # Lists and scalars are compared whole, in the same canonical JSON as the hash (reordered keyed
+    # items are no change; 1 vs true or 1 vs 1.0 is one), so documents with equal hashes diff empty.
+    if _canonical_json(before) != _canonical_json(after):
+        out.append(prefix)
+
+
+def _collection_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    changed: dict[str, list[str]] = {}
+    for key in sorted(set(previous) & set(current)):
+        paths: list[str] = []
+        _changed_paths(previous[key], current[key], "", paths)
+        if paths:
+            changed[key] = paths
+    return {
+        "added": sorted(set(current) - set(previous)),
+        "removed": sorted(set(previous) - set(current)),
+        "changed": changed,
+    }
+
+
+def document_diff(previous: dict | None, current: dict) -> dict:
+    """Per collection: ids added, removed, and for kept items the dotted paths that changed.
+    `previous=None` (first index) reports everything as added."""
+    result: dict[str, Any] = {}
+    for collection, key_name in COLLECTIONS.items():
+        before = _index((previous or {}).get(collection), key_name)
+        after = _index(current.get(collection), key_name)
+        result[collection] = _collection_diff(before, after)
+    return result
