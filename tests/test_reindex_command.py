@@ -41,7 +41,7 @@ def test_reindex_needs_a_target_that_exists(db):
 
 def test_dry_run_shows_the_diff_and_writes_nothing(dev_environment, sdk_basic):
     factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
-    out, err = reindex("--endpoint", "my-endpoint", "--dry-run")
+    out, _ = reindex("--endpoint", "my-endpoint", "--dry-run")
     assert "+3 -0 ~0 jobs; disable: -" in out
     assert "Dry run: nothing was written." in out
     assert not EndpointIndex.objects.exists() and not Job.objects.exists()
