@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.worker import Worker, purge_queue
+from tests.support.worker import Worker, assert_no_consumer, purge_queue
 
 FAST_RECOVERY = {
     # Small limits so that recovery paths finish within a test.
@@ -20,9 +20,11 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """One worker for the session, consuming this session's own queue."""
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup):
+    """One worker per module, consuming this session's own queue; stopped before the next module,
+    whose tests may need workers of their own (recovery) and no stray consumer."""
+    assert_no_consumer()
     purge_queue()
     worker = Worker().start()
     yield worker

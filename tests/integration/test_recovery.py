@@ -12,7 +12,7 @@ from tests.conftest import DEV_KEY, PROD_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.sdk import sdk_endpoint
 from tests.support.web import WebProcess
-from tests.support.worker import Worker, wait_for
+from tests.support.worker import Worker, assert_no_consumer, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def celery_worker(django_db_setup):
     """Override: this module runs its own workers (with beat and fast recovery)."""
     return None
+
+
+@pytest.fixture(autouse=True)
+def _no_other_worker(django_db_setup):
+    assert_no_consumer()
 
 
 def test_registration_while_the_broker_is_down_is_indexed_once_it_is_back(dev_environment, sdk_basic):

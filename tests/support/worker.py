@@ -100,6 +100,14 @@ class Worker:
             self.log.close()
 
 
+def assert_no_consumer() -> None:
+    """No worker of an earlier test is still consuming this session's queue."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    replies = app.control.inspect(timeout=0.5).active_queues() or {}
+    consuming = [name for name, queues in replies.items() if any(q["name"] == queue for q in queues)]
+    assert not consuming, f"stray worker(s) consuming {queue}: {consuming}"
+
+
 def purge_queue() -> None:
     with app.connection_for_write() as connection:
         channel = connection.default_channel
