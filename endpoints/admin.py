@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -19,6 +22,7 @@ from endpoints.models import (
     RuntimeEnvironment,
 )
 from endpoints.services.indexing import endpoint_index_request
+from endpoints.tasks import probe_endpoint
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,7 +110,7 @@ class EndpointAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (EndpointIndexInline,)
-    actions = ("reindex",)
+    actions = ("reindex", "probe")
 
     @admin.display(description="Deploy hook URL")
     def hook_url(self, obj: Endpoint) -> str:
@@ -127,6 +131,13 @@ class EndpointAdmin(admin.ModelAdmin):
         self.message_user(request, f"Requested an index of {count} endpoint(s).", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Skipped {skipped} deleted endpoint(s) (no URL).", messages.WARNING)
+
+    @admin.action(description="Probe the function time limit of selected endpoints")
+    def probe(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        ids = list(queryset.filter(url__isnull=False).values_list("id", flat=True))
+        for endpoint_id in ids:
+            transaction.on_commit(partial(probe_endpoint.apply_async, kwargs={"endpoint_id": endpoint_id}))
+        self.message_user(request, f"Probing {len(ids)} endpoint(s); this takes up to two minutes.", messages.SUCCESS)
 
 
 @admin.register(EndpointIndex)

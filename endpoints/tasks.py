@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from endpoints.services import indexing
+from endpoints.services import indexing, probing
 
 
 @shared_task(bind=True, name="endpoints.perform_endpoint_index", acks_late=True, max_retries=None)
@@ -13,6 +13,12 @@ def perform_endpoint_index(self, *, index_id: str) -> None:
     retry_in = indexing.endpoint_index_run(index_id=index_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
+
+
+@shared_task(name="endpoints.probe_endpoint", acks_late=True, max_retries=0)
+def probe_endpoint(*, endpoint_id: str) -> None:
+    """Measure the endpoint's function time limit (one attempt, like the original)."""
+    probing.endpoint_probe(endpoint_id=endpoint_id)
 
 
 @shared_task(name="endpoints.sweep_endpoint_indexes", acks_late=True)

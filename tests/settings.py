@@ -1,14 +1,18 @@
 """Test settings: real PostgreSQL and Redis on loopback, a queue of our own per test session."""
 
+import hashlib
 import os
+from pathlib import Path
 
+# One database per checkout, so that two clones can run their suites side by side.
+_CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:8]
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kongflow")
+os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kongflow_{_CHECKOUT}")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"kongflow-test-{os.getpid()}")
 os.environ.setdefault("KONGFLOW_VAR_DIR", "/tmp/kongflow-test-var")
 
-from kongflow.settings import *  # noqa: F403
+from kongflow.settings import *  # noqa: E402, F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

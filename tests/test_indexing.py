@@ -1,6 +1,7 @@
 """The index run service against real SDK endpoints and misbehaving ones (no worker: run directly)."""
 
 import json
+import time
 
 import pytest
 from django.utils import timezone
@@ -231,3 +232,37 @@ def test_five_redirects_are_followed_the_sixth_is_a_loop(broken, dev_environment
     index, _ = request_and_run(endpoint)
     assert index.status == IndexStatus.SUCCESS, index.error
     assert len([p for p, _ in broken.requests if p.startswith("/hop")]) == 5
+
+
+def test_an_endpoint_slower_than_the_read_timeout_is_a_retryable_timeout(broken, prod_environment, settings):
+    settings.ENDPOINTAPI_INDEX_READ_TIMEOUT = 0.3
+    settings.ENDPOINTAPI_RETRIES = 0
+
+    def stall(handler):
+        time.sleep(1)  # longer than the read timeout: the endpoint under test is slow
+        handler.json(200, VALID_DOCUMENT)
+
+    endpoint = _endpoint_at(broken.route("/slow", stall), environment=prod_environment)
+    index, retry = request_and_run(endpoint)
+    assert retry is not None
+    assert index.status == IndexStatus.PENDING
+    assert index.error["code"] == "TIMEOUT"
+    assert index.error["message"].startswith(f"Could not connect to endpoint {endpoint.url}")
+
+
+def test_a_document_over_the_size_cap_fails(broken, db, settings):
+    settings.ENDPOINTAPI_MAX_RESPONSE_BYTES = 10_000
+    big = {**VALID_DOCUMENT, "padding": "x" * 20_000}
+    endpoint = _endpoint_at(broken.route("/big", lambda h: h.json(200, big)))
+    index, retry = request_and_run(endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.FAILURE
+    assert index.error["code"] == "RESPONSE_TOO_LARGE"
+
+
+def test_a_server_error_is_retried_outside_development(broken, prod_environment):
+    endpoint = _endpoint_at(broken.route("/down", lambda h: h.json(503, {"message": "down"})), prod_environment)
+    index, retry = request_and_run(endpoint)
+    assert retry is not None and index.status == IndexStatus.PENDING
+    assert index.error["code"] == "HTTP_ERROR"
+    assert index.error["message"].endswith("Status code: 503")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from django.conf import settings
 
 from endpointapi import ClientConfig, EndpointApiClient, RequestRecord
@@ -15,7 +13,6 @@ def _record(record: RequestRecord) -> None:
     metrics.endpointapi_duration.labels(record.action).observe(record.duration)
 
 
-@cache
 def client_config() -> ClientConfig:
     return ClientConfig(
         connect_timeout=settings.ENDPOINTAPI_CONNECT_TIMEOUT,
