@@ -30,7 +30,7 @@ deps: venv fixture compat
 
 test: deps
 	$(BIN)/ruff check .
-	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 run: venv

@@ -152,3 +152,21 @@ def test_other_methods_are_405(auth_client, method):
 def test_register_needs_a_key(api_client, db):
     response = api_client.post("/api/v1/endpoints", {"id": "a", "url": "http://127.0.0.1:9/"}, format="json")
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://127.0.0.1/x", "http://", "127.0.0.1:3000/api/trigger", "http://a b/", "http://host:99999/x", "mailto:a@b"],
+)
+def test_urls_that_are_not_http_endpoints_are_invalid(auth_client, url):
+    response = auth_client.post("/api/v1/endpoints", {"id": "a", "url": url}, format="json")
+    assert response.json() == {"error": "Invalid request body: url: Invalid url"}
+
+
+@pytest.mark.parametrize("url", ["http://web:3000/api/trigger", "http://[::1]:9/api/trigger", "https://app.example.com"])
+def test_urls_without_a_tld_or_with_ipv6_are_accepted(url):
+    from endpoints.api.serializers import EndpointRegisterInput
+
+    data = EndpointRegisterInput(data={"id": "a", "url": url})
+    assert data.is_valid(), data.errors
+    assert data.validated_data["url"] == url

@@ -12,7 +12,7 @@ from .tenancy import Organization, Project, RuntimeEnvironment
 class Endpoint(TimestampedModel):
     slug = models.CharField(max_length=200)
     # NULL means soft-deleted (§5.9): indexing skips it, re-registering resurrects it.
-    url = models.URLField(max_length=2000, null=True, blank=True)
+    url = models.CharField(max_length=2000, null=True, blank=True)
     environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="endpoints")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="endpoints")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="endpoints")
