@@ -30,6 +30,7 @@ deps: venv fixture compat
 
 test: deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy endpointapi
 	DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -38,6 +39,7 @@ run: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy endpointapi
 
 bench: deps
 	$(BIN)/python bench/run.py

@@ -1,9 +1,42 @@
+import logging
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongflow.settings")
 
 app = Celery("kongflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _serve_worker_metrics(**kwargs) -> None:
+    """Export the metrics of every prefork child on KONGFLOW_WORKER_METRICS_PORT.
+
+    Needs PROMETHEUS_MULTIPROC_DIR (an empty folder, set before the worker starts) so that the
+    children's counters are aggregated; web processes export theirs at /metrics.
+    """
+    port = int(os.environ.get("KONGFLOW_WORKER_METRICS_PORT", "0") or 0)
+    if not port:
+        return
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        logger.warning("celery.metrics_disabled: KONGFLOW_WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR")
+        return
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    start_http_server(port, addr=os.environ.get("KONGFLOW_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
+
+
+@worker_process_shutdown.connect
+def _mark_child_dead(pid=None, **kwargs) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
