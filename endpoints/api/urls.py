@@ -1,8 +1,11 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from endpoints.api import views
 
 urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/whoami", views.WhoamiView.as_view(), name="whoami"),
     path("v1/endpoints", views.EndpointRegisterView.as_view(), name="endpoint-register"),
     path("v1/endpoints/validate", views.EndpointValidateView.as_view(), name="endpoint-validate"),

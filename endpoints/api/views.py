@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from endpoints.api import schema
 from endpoints.api import serializers as s
 from endpoints.api.authentication import HasEnvironment
 from endpoints.models import IndexSource
@@ -22,7 +24,11 @@ class EnvironmentAPIView(APIView):
     permission_classes = [HasEnvironment]
 
 
+UNAUTHORIZED = {401: OpenApiResponse(schema.ErrorOutput, description="Invalid or Missing API key")}
+
+
 class WhoamiView(EnvironmentAPIView):
+    @extend_schema(responses={200: schema.WhoamiOutput, **UNAUTHORIZED})
     def get(self, request: Request) -> Response:
         return Response(s.whoami_output(request.auth))
 
@@ -30,6 +36,10 @@ class WhoamiView(EnvironmentAPIView):
 class EndpointRegisterView(EnvironmentAPIView):
     """POST /api/v1/endpoints: PING the URL, upsert the endpoint, queue its index (CLI `dev`)."""
 
+    @extend_schema(
+        request=s.EndpointRegisterInput,
+        responses={200: schema.EndpointOutput, 400: schema.ErrorOutput, **UNAUTHORIZED},
+    )
     def post(self, request: Request) -> Response:
         data = s.EndpointRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -42,6 +52,10 @@ class EndpointRegisterView(EnvironmentAPIView):
 class EndpointValidateView(EnvironmentAPIView):
     """POST /api/v1/endpoints/validate: register from a URL alone; the slug comes from VALIDATE."""
 
+    @extend_schema(
+        request=s.EndpointValidateInput,
+        responses={200: schema.EndpointOutput, 400: schema.ErrorOutput, **UNAUTHORIZED},
+    )
     def post(self, request: Request) -> Response:
         data = s.EndpointValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -55,6 +69,16 @@ class EndpointIndexView(EnvironmentAPIView):
     Waits up to KONGFLOW_INDEX_API_WAIT_SECONDS; answers 202 with the pending run after that.
     """
 
+    @extend_schema(
+        request=s.EndpointIndexInput,
+        responses={
+            200: OpenApiResponse(schema.EndpointIndexOutput, description="The finished run (also a FAILURE)."),
+            202: OpenApiResponse(schema.EndpointIndexOutput, description="Still running when the wait ran out."),
+            400: schema.ErrorOutput,
+            404: schema.ErrorOutput,
+            **UNAUTHORIZED,
+        },
+    )
     def post(self, request: Request, endpoint_slug: str) -> Response:
         endpoint = endpoint_get(environment=request.auth, slug=endpoint_slug)
         data = s.EndpointIndexInput(data=request.data if request.data is not None else {})
@@ -72,6 +96,9 @@ class EndpointIndexView(EnvironmentAPIView):
         return Response(s.endpoint_index_output(index), status=code)
 
 
+HOOK_RESPONSES = {200: schema.HookOutput, 403: schema.ErrorOutput, 404: schema.ErrorOutput}
+
+
 class EndpointIndexHookView(APIView):
     """GET|POST /api/v1/endpoints/<environmentId>/<slug>/index/<hookIdentifier>: deploy hooks."""
 
@@ -79,9 +106,11 @@ class EndpointIndexHookView(APIView):
     permission_classes = [AllowAny]
     parser_classes: list = []
 
+    @extend_schema(operation_id="endpoint_index_hook_get", request=None, responses=HOOK_RESPONSES)
     def get(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
         return self._trigger(request, environment_id, endpoint_slug, hook_identifier)
 
+    @extend_schema(operation_id="endpoint_index_hook_post", request=None, responses=HOOK_RESPONSES)
     def post(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
         return self._trigger(request, environment_id, endpoint_slug, hook_identifier)
 
@@ -98,6 +127,7 @@ class EndpointIndexHookView(APIView):
 class EndpointIndexStatusView(EnvironmentAPIView):
     """GET /api/v1/endpointindex/<id>: the CLI polls this after registering."""
 
+    @extend_schema(responses={200: schema.IndexStatusOutput, 404: schema.ErrorOutput, **UNAUTHORIZED})
     def get(self, request: Request, index_id: str) -> Response:
         index = endpoint_index_get(environment=request.auth, index_id=index_id)
         return Response(s.endpoint_index_status_output(index))
