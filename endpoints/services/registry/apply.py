@@ -1,0 +1,38 @@
+"""The apply: writes a plan set-based, phase by phase, in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from endpoints.models import Endpoint
+from endpoints.services.registry import http_endpoints, jobs, schedules, sources, triggers
+from endpoints.services.registry.context import ApplyContext
+from endpoints.services.registry.integrations import register_integrations
+from endpoints.services.registry.plan import RegistryPlan
+from endpoints.services.registry.stats import RegistryStats
+
+
+def registry_apply(*, endpoint: Endpoint, plan: RegistryPlan) -> RegistryStats:
+    """Write a plan in bulk, atomically; returns the index counters and the follow-up work."""
+    if plan.endpoint_id != endpoint.id:
+        raise ValueError("The plan was made for another endpoint.")
+    with transaction.atomic():
+        ctx = ApplyContext(endpoint=endpoint, plan=plan)
+        # Phases run in the original's order where it matters: jobs before sources and dynamic
+        # triggers (they point at the internal registration job's version), schedules settled last.
+        register_integrations(ctx)
+        jobs.register_jobs(ctx)
+        jobs.register_versions(ctx)
+        jobs.register_examples(ctx)
+        jobs.link_integrations(ctx)
+        jobs.disable_jobs(ctx)
+        jobs.point_latest_aliases(ctx)
+        jobs.resolve_registration_jobs(ctx)
+        triggers.register_dynamic_triggers(ctx)
+        schedules.register_dispatchers_and_schedules(ctx)
+        secret_references = sources.register_secret_references(ctx)
+        sources.register_sources(ctx, secret_references)
+        http_endpoint_ids = http_endpoints.register_http_endpoints(ctx, secret_references)
+        http_endpoints.register_webhooks(ctx, http_endpoint_ids)
+        schedules.settle_schedules(ctx)
+        return ctx.stats

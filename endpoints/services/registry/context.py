@@ -1,0 +1,61 @@
+"""The state one apply shares between its phases: ids that earlier phases resolved and later ones
+link to, and the schedules to disarm or re-arm that the last phase settles in one go."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from endpoints.models import Endpoint, RuntimeEnvironment
+from endpoints.services.registry.plan import JobToRegister, RegistryPlan
+from endpoints.services.registry.stats import RegistryStats
+
+# The package's name: the records keep the logger name they had before the module was split.
+logger = logging.getLogger("endpoints.services.registry")
+
+
+class ApplyContext:
+    """Built inside the apply's transaction; each phase reads and fills it in `registry_apply`'s order."""
+
+    def __init__(self, *, endpoint: Endpoint, plan: RegistryPlan) -> None:
+        self.endpoint = endpoint
+        self.environment: RuntimeEnvironment = endpoint.environment
+        self.plan = plan
+        self.snapshot = plan.snapshot
+        self.now = timezone.now()
+        self.stats = RegistryStats()
+        for message in plan.errors:
+            self.error(message)
+        self.jobs: list[JobToRegister] = plan.jobs_to_register
+        self.integration_ids: dict[str, str] = {}  # slug -> id
+        self.job_ids: dict[str, str] = {}  # slug -> id
+        self.version_ids: dict[str, str] = {}  # slug -> registered version id
+        self.registration_versions: dict[tuple[str, str], str] = {}  # (slug, version) -> version id
+        self.changed_job_ids: set[str] = set()  # jobs whose versions this index disabled
+        self.dynamic_trigger_ids: dict[tuple[str, str], str] = {}  # (slug, type) -> id
+        self.scheduled_job_ids: list[str] = []
+        self.disarm_filters: list[Q] = []  # ScheduleSources to deactivate
+        self.rearm_dynamic_schedule_ids: list[str] = []
+
+    def error(self, message: str) -> None:
+        """An item skipped, like the original's per-item "log and swallow"."""
+        logger.warning("registry.item_skipped", extra={"endpoint_id": self.endpoint.id, "reason": message})
+        self.stats.errors.append(message)
+
+    def registration_version(self, item: dict, label: str) -> str | None:
+        """The JobVersion id of the item's `registerSourceJob`, or None (reported when unknown)."""
+        ref = item.get("registerSourceJob")
+        if not ref:
+            return None
+        version_id = self.registration_versions.get((ref["id"], ref["version"]))
+        if version_id is None:
+            self.error(f'{label}: registration job "{ref["id"]}" version {ref["version"]} is not registered.')
+        return version_id
+
+    def deactivate(self, model: type[models.Model], ids: list[str]) -> None:
+        """Rows of this endpoint that vanished from the document: kept, but inactive until they return."""
+        if ids:
+            model.objects.filter(id__in=ids, active=True).update(active=False, updated_at=self.now)

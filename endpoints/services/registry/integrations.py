@@ -1,0 +1,98 @@
+"""Integrations and their definitions, declared by jobs and sources (§5.10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from endpoints.models import Integration, IntegrationDefinition
+from endpoints.models.registry import AuthSource, ConnectionType, SetupStatus
+from endpoints.services.registry.bulk import upsert
+from endpoints.services.registry.columns import clip
+from endpoints.services.registry.context import ApplyContext
+
+
+def register_integrations(ctx: ApplyContext) -> None:
+    """Jobs create a missing integration by its authSource and never change an existing one;
+    sources upsert theirs (LOCAL/RESOLVER stored as LOCAL) after the jobs (§5.10)."""
+    org_id = ctx.endpoint.organization_id
+    definitions: dict[str, IntegrationDefinition] = {}
+    created: dict[str, Integration] = {}
+    for job in ctx.jobs:
+        for config in (job.metadata.get("integrations") or {}).values():
+            _add_definition(definitions, config["metadata"])
+            if config["id"] in created:
+                continue  # sequential registration: the first job creates it
+            auth = config.get("authSource")
+            if auth in (AuthSource.LOCAL, AuthSource.RESOLVER):
+                created[config["id"]] = _integration(
+                    config,
+                    org_id,
+                    title=config["metadata"].get("name"),
+                    auth_source=auth,
+                    connection_type=(
+                        ConnectionType.EXTERNAL if auth == AuthSource.RESOLVER else ConnectionType.DEVELOPER
+                    ),
+                    setup_status=SetupStatus.COMPLETE,
+                )
+            else:
+                created[config["id"]] = _integration(
+                    config,
+                    org_id,
+                    title=config["id"],
+                    auth_source=AuthSource.HOSTED,
+                    connection_type=ConnectionType.DEVELOPER,
+                    setup_status=SetupStatus.MISSING_FIELDS,
+                )
+
+    upserted: dict[str, Integration] = {}
+    for source in ctx.plan.sources_to_register:
+        config = source["integration"]
+        if config.get("authSource") == AuthSource.HOSTED:
+            continue
+        _add_definition(definitions, config["metadata"])
+        upserted[config["id"]] = _integration(
+            config,
+            org_id,
+            title=config["metadata"].get("name"),
+            auth_source=AuthSource.LOCAL,
+            connection_type=ConnectionType.DEVELOPER,
+        )
+
+    if definitions:
+        IntegrationDefinition.objects.bulk_create(definitions.values(), ignore_conflicts=True)
+    if created:
+        Integration.objects.bulk_create(created.values(), ignore_conflicts=True)
+    if upserted:
+        upsert(
+            Integration,
+            upserted.values(),
+            on=["organization", "slug"],
+            update=["title", "auth_source", "connection_type", "definition"],
+        )
+    wanted = set(created) | {source["integration"]["id"] for source in ctx.plan.sources_to_register}
+    wanted |= {item["integration"]["id"] for item in ctx.plan.webhooks_to_register if item.get("integration")}
+    if wanted:
+        ctx.integration_ids = dict(
+            Integration.objects.filter(organization_id=org_id, slug__in=wanted).values_list("slug", "id")
+        )
+
+
+def _add_definition(definitions: dict[str, IntegrationDefinition], metadata: dict) -> None:
+    definitions.setdefault(
+        metadata["id"],
+        IntegrationDefinition(
+            id=metadata["id"],
+            name=clip(metadata.get("name") or metadata["id"], IntegrationDefinition, "name"),
+            instructions=metadata.get("instructions"),
+        ),
+    )
+
+
+def _integration(config: dict, org_id: str, *, title: str | None, **fields: Any) -> Integration:
+    return Integration(
+        slug=config["id"],
+        title=clip(title, Integration, "title"),
+        definition_id=config["metadata"]["id"],
+        organization_id=org_id,
+        **fields,
+    )

@@ -1,0 +1,157 @@
+"""Event dispatchers (jobs and dynamic schedules) and the ScheduleSources of scheduled jobs, and
+which schedules the caller must arm or disarm after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from endpoints.models import DynamicTriggerType, EventDispatcher, ScheduleSource
+from endpoints.services.registry.bulk import upsert
+from endpoints.services.registry.context import ApplyContext
+from endpoints.services.registry.plan import JobToRegister
+
+SCHEDULED_EVENT = "dev.trigger.scheduled"
+SCHEDULED_SOURCE = "trigger.dev"
+MIN_INTERVAL_SECONDS = 20
+
+
+def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
+    """One dispatcher per registered job and dynamic schedule, pointed at what it dispatches to;
+    a ScheduleSource per scheduled job, and a disarm for jobs that are no longer scheduled."""
+    dispatchers = []
+    scheduled: list[JobToRegister] = []
+    for job in ctx.jobs:
+        trigger = job.metadata.get("trigger") or {}
+        job_id = ctx.job_ids[job.slug]
+        dispatchable = {"type": "JOB_VERSION", "id": ctx.version_ids[job.slug]}
+        if trigger.get("type") == "static":
+            rule = trigger.get("rule") or {}
+            dispatchers.append(
+                EventDispatcher(
+                    event=_as_list(rule.get("event")),
+                    source=rule.get("source") or SCHEDULED_SOURCE,
+                    payload_filter=rule.get("payload"),
+                    context_filter=rule.get("context"),
+                    manual=False,
+                    dispatchable_id=job_id,
+                    dispatchable=dispatchable,
+                    enabled=True,
+                    environment=ctx.environment,
+                )
+            )
+        elif trigger.get("type") == "scheduled":
+            scheduled.append(job)
+            dispatchers.append(_scheduled_dispatcher(ctx, job_id, dispatchable))
+    for item in ctx.plan.dynamic_schedules_to_register:
+        dt_id = ctx.dynamic_trigger_ids[(item["id"], DynamicTriggerType.SCHEDULE)]
+        dispatchers.append(_scheduled_dispatcher(ctx, dt_id, {"type": "DYNAMIC_TRIGGER", "id": dt_id}))
+    if dispatchers:
+        upsert(
+            EventDispatcher,
+            dispatchers,
+            on=["dispatchable_id", "environment"],
+            update=["event", "source", "payload_filter", "context_filter", "manual", "dispatchable", "enabled"],
+        )
+
+    # A job that stopped being scheduled must stop receiving its schedule.
+    scheduled_slugs = {job.slug for job in scheduled}
+    unscheduled = [ctx.job_ids[job.slug] for job in ctx.jobs if job.slug not in scheduled_slugs]
+    if unscheduled:
+        ctx.disarm_filters.append(Q(key__in=unscheduled, endpoint=ctx.endpoint))
+    if scheduled:
+        _register_job_schedules(ctx, scheduled)
+
+
+def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister]) -> None:
+    """Job-keyed ScheduleSources; active only where internal sources are enabled automatically."""
+    dispatcher_ids = dict(
+        EventDispatcher.objects.filter(
+            environment=ctx.environment,
+            dispatchable_id__in=[ctx.job_ids[job.slug] for job in scheduled],
+        ).values_list("dispatchable_id", "id")
+    )
+    active = ctx.environment.auto_enable_internal_sources
+    sources = []
+    for job in scheduled:
+        schedule = job.metadata["trigger"].get("schedule") or {}
+        job_id = ctx.job_ids[job.slug]
+        sources.append(
+            ScheduleSource(
+                key=job_id,
+                schedule=_schedule_for_source(schedule),
+                environment=ctx.environment,
+                endpoint=ctx.endpoint,
+                dispatcher_id=dispatcher_ids[job_id],
+                active=active,
+                metadata=schedule.get("metadata"),
+                account_id=schedule.get("accountId"),
+            )
+        )
+    upsert(
+        ScheduleSource,
+        sources,
+        on=["key", "environment"],
+        update=["schedule", "endpoint", "dispatcher", "active", "metadata", "account_id"],
+    )
+    ctx.scheduled_job_ids = [ctx.job_ids[job.slug] for job in scheduled]
+
+
+def settle_schedules(ctx: ApplyContext) -> None:
+    """Deactivate the schedules collected by the earlier phases, re-activate returning dynamic
+    schedules, and tell the caller which schedules to (re)arm and disarm."""
+    follow_ups = ctx.stats.follow_ups
+    if ctx.disarm_filters:
+        condition = Q()
+        for item in ctx.disarm_filters:
+            condition |= item
+        base = ScheduleSource.objects.filter(environment=ctx.environment, active=True)
+        disarm = list(base.filter(condition).values_list("id", flat=True))
+        if disarm:
+            ScheduleSource.objects.filter(id__in=disarm).update(active=False, updated_at=ctx.now)
+        follow_ups.schedules_to_disarm = sorted(disarm)
+    arm_condition = Q()
+    if ctx.rearm_dynamic_schedule_ids and ctx.environment.auto_enable_internal_sources:
+        ScheduleSource.objects.filter(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids).update(
+            active=True, updated_at=ctx.now
+        )
+        arm_condition |= Q(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids)
+    if ctx.scheduled_job_ids:
+        arm_condition |= Q(key__in=ctx.scheduled_job_ids)
+    if arm_condition:
+        follow_ups.schedules_to_arm = sorted(
+            ScheduleSource.objects.filter(arm_condition, environment=ctx.environment, active=True).values_list(
+                "id", flat=True
+            )
+        )
+
+
+def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict) -> EventDispatcher:
+    return EventDispatcher(
+        event=[SCHEDULED_EVENT],
+        source=SCHEDULED_SOURCE,
+        payload_filter={},
+        context_filter={},
+        manual=True,
+        dispatchable_id=dispatchable_id,
+        dispatchable=dispatchable,
+        enabled=True,
+        environment=ctx.environment,
+    )
+
+
+def _schedule_for_source(schedule: dict) -> dict:
+    """`{type, options}`; intervals below 20 s are clamped to 20 (RegisterScheduleSource)."""
+    options = dict(schedule.get("options") or {})
+    if schedule.get("type") == "interval":
+        seconds = options.get("seconds")
+        if isinstance(seconds, int | float) and seconds < MIN_INTERVAL_SECONDS:
+            options["seconds"] = MIN_INTERVAL_SECONDS
+    return {"type": schedule.get("type"), "options": options}
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
