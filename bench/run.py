@@ -51,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--registrations", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args()
 
     recreate_database()
@@ -67,9 +68,7 @@ def main() -> None:
     from tests.support.sdk import sdk_endpoint
     from tests.support.web import free_port
 
-    environment_get_or_create(
-        organization="Bench", project="Bench", env_type="DEVELOPMENT", api_key=KEY
-    )
+    environment_get_or_create(organization="Bench", project="Bench", env_type="DEVELOPMENT", api_key=KEY)
     port = free_port()
     web = subprocess.Popen(
         [
@@ -112,9 +111,9 @@ def main() -> None:
     try:
         for _ in range(100):
             try:
-                requests.get(f"{api}/metrics", timeout=1)
+                requests.get(f"{api}/healthz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         with sdk_endpoint(api_key=KEY, endpoint_id="bench", scenario="basic") as sdk:
             session = requests.Session()
@@ -145,6 +144,29 @@ def main() -> None:
             f"register -> SUCCESS (ms, worker on Redis, poll every 10 ms): "
             f"p50 {percentile(to_success, 50) * 1000:.1f}  p95 {percentile(to_success, 95) * 1000:.1f}  "
             f"mean {statistics.mean(to_success) * 1000:.1f}"
+        )
+
+        # Concurrent registrations of one endpoint: each pings it; repeats join the pending run.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with sdk_endpoint(api_key=KEY, endpoint_id="bench", scenario="basic") as sdk:
+
+            def register_one(_: int) -> float:
+                started = time.perf_counter()
+                response = requests.post(
+                    f"{api}/api/v1/endpoints", json={"id": "bench", "url": sdk.url}, headers=headers, timeout=60
+                )
+                response.raise_for_status()
+                return time.perf_counter() - started
+
+            total = args.registrations * 4
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+                concurrent = list(pool.map(register_one, range(total)))
+            wall = time.perf_counter() - started
+        print(
+            f"register with {args.concurrency} concurrent clients, {total} requests: {total / wall:.0f} req/s, "
+            f"p50 {percentile(concurrent, 50) * 1000:.1f} ms, p95 {percentile(concurrent, 95) * 1000:.1f} ms"
         )
 
         prod, _ = environment_get_or_create(
