@@ -604,24 +604,29 @@ class EndpointApiClient:
 
     def _parse_small(self, action: Action, response: transport.RawResponse, schema: Any) -> Any:
         """PING/VALIDATE: schema failures read ``Endpoint <url> responded with error: <zod message>``."""
-        data = self._json(action, response)
-        value, issues = schemas.parse(schema, data)
-        if value is None:
-            raise InvalidEndpointResponse(
-                f"Endpoint {self.url} responded with error: {_zod_error_message(issues)}",
-                issues=issues,
-                action=action.value,
-                url=self.url,
-                status_code=response.status_code,
-                raw=self._preview(response.body),
-            )
-        return value
+        return self._validate(
+            action,
+            response,
+            schema,
+            self._json(action, response),
+            message=lambda issues: f"Endpoint {self.url} responded with error: {_zod_error_message(issues)}",
+        )
 
-    def _validate(self, action: Action, response: transport.RawResponse, schema: type[T], data: Any) -> T:
+    def _validate(
+        self,
+        action: Action,
+        response: transport.RawResponse,
+        schema: type[T],
+        data: Any,
+        *,
+        message: Callable[[list[Issue]], str] | None = None,
+    ) -> T:
         value, issues = schemas.parse(schema, data)
         if value is None:
             raise InvalidEndpointResponse(
-                f"Endpoint {self.url} sent an invalid {action.value} response: {format_issues(issues)}",
+                message(issues)
+                if message
+                else f"Endpoint {self.url} sent an invalid {action.value} response: {format_issues(issues)}",
                 issues=issues,
                 action=action.value,
                 url=self.url,
