@@ -24,7 +24,6 @@ from endpointapi.errors import (
     EndpointConnectionError,
     EndpointHTTPError,
     EndpointRedirect,
-    EndpointTimeout,
     EndpointUnauthorized,
     InvalidEndpointResponse,
     InvalidIndexDocument,
@@ -447,7 +446,9 @@ class EndpointApiClient:
                     follow_redirects=follow_redirects,
                     attempt=attempt,
                 )
-            except (EndpointConnectionError, EndpointTimeout) as exc:
+            except EndpointConnectionError as exc:
+                # Only fast failures (refused, reset) are retried here: retrying a timeout would
+                # double the wait of a request handler; the worker retries indexes with a backoff.
                 if not exc.retryable or attempt == attempts:
                     raise
                 time.sleep(self.config.retry_backoff * 2 ** (attempt - 1))

@@ -127,3 +127,9 @@ def test_reason_derivation(body, reason):
 def test_hook_run_at_is_in_the_future(api_client, endpoint):
     api_client.get(hook_url(endpoint))
     assert EndpointIndex.objects.get().run_at > timezone.now()
+
+
+def test_a_hook_body_that_cannot_be_stored_is_dropped_not_a_500(api_client, endpoint):
+    response = api_client.post(hook_url(endpoint), '{"a": "b\\u0000c"}', content_type="application/json")
+    assert response.status_code == 200
+    assert EndpointIndex.objects.get().source_data is None

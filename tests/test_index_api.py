@@ -71,3 +71,19 @@ def test_poll_is_scoped_to_the_keys_environment(auth_client, db):
     response = auth_client.get(f"/api/v1/endpointindex/{index.id}")
     assert response.status_code == 404
     assert response.json() == {"error": "EndpointIndex not found"}
+
+
+def test_index_request_data_with_nul_characters_is_400(auth_client, my_endpoint):
+    response = auth_client.post(
+        "/api/v1/endpoints/my-endpoint/index", '{"data": {"a": "b\\u0000"}}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert not EndpointIndex.objects.exists()
+
+
+def test_register_with_a_nul_in_the_slug_is_400(auth_client):
+    response = auth_client.post(
+        "/api/v1/endpoints", '{"id": "a\\u0000b", "url": "http://127.0.0.1:9/x"}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Invalid request body: id: ")

@@ -266,3 +266,29 @@ def test_a_server_error_is_retried_outside_development(broken, prod_environment)
     assert retry is not None and index.status == IndexStatus.PENDING
     assert index.error["code"] == "HTTP_ERROR"
     assert index.error["message"].endswith("Status code: 503")
+
+
+def test_a_document_with_nul_characters_fails_cleanly(broken, db):
+    job = {
+        "id": "nul",
+        "name": "bad\u0000name",
+        "version": "1.0.0",
+        "event": {
+            "name": "e",
+            "title": "E",
+            "source": "s",
+            "icon": "i",
+            "examples": [{"id": "x", "name": "X", "payload": {"text": "a\u0000b"}}],
+        },
+        "trigger": {"type": "static", "title": "e", "rule": {"event": "e", "source": "s"}},
+        "integrations": {},
+        "enabled": True,
+        "startPosition": "latest",
+        "preprocessRuns": False,
+    }
+    endpoint = _endpoint_at(broken.route("/nul", lambda h: h.json(200, {**VALID_DOCUMENT, "jobs": [job]})))
+    index, retry = request_and_run(endpoint)
+    assert retry is None
+    assert index.status == IndexStatus.FAILURE, index.stats
+    assert index.error["code"] == "INVALID_DOCUMENT"
+    assert not Job.objects.exists()

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
-from endpoints.utils import js_iso
+from endpoints.utils import js_iso, nul_path
 
 
 class StrictCharField(serializers.CharField):
@@ -50,9 +50,19 @@ class EndpointValidateInput(serializers.Serializer):
     url = EndpointUrlField()
 
 
+class StorableJSONField(serializers.JSONField):
+    default_error_messages = {"nul": "Text must not contain NUL characters."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if nul_path(value) is not None:
+            self.fail("nul")
+        return value
+
+
 class EndpointIndexInput(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
-    data = serializers.JSONField(required=False, allow_null=True)
+    data = StorableJSONField(required=False, allow_null=True)
     force = serializers.BooleanField(required=False, default=False)
 
 

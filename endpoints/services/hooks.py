@@ -11,6 +11,7 @@ from endpoints.errors import EndpointNotFound, InvalidHookIdentifier
 from endpoints.models import Endpoint, EndpointIndex, IndexSource
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import constant_time_equals
+from endpoints.utils import nul_path
 
 _VERCEL_TYPES = {
     "deployment.succeeded",
@@ -57,13 +58,14 @@ def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str,
 
 
 def parse_lenient_json(raw: bytes) -> Any:
-    """Empty or invalid JSON -> None (the original is lenient here)."""
+    """Empty, invalid or unstorable (NUL characters) JSON -> None: the original is lenient here."""
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    return None if nul_path(body) is not None else body
 
 
 def hook_reason(body: Any) -> str | None:

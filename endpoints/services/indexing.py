@@ -31,7 +31,7 @@ from endpoints.selectors import endpoint_index_previous_success
 from endpoints.services.clients import endpoint_client
 from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.registry import RegistryPlan, registry_apply, registry_plan
-from endpoints.utils import js_iso
+from endpoints.utils import js_iso, nul_path
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +185,7 @@ def _claim(index_id: str) -> EndpointIndex | float | None:
 def _perform(index: EndpointIndex) -> None:
     endpoint = index.endpoint
     result = _fetch_index(endpoint, persist_redirects=True)
+    _reject_unstorable(result.data)
     _store_versions(endpoint, result)
     previous = endpoint_index_previous_success(index=index)
     with transaction.atomic():
@@ -236,6 +237,21 @@ def _fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
         except EndpointApiError as exc:
             raise IndexFailure(index_error(exc.code, exc.message, raw=exc.raw), retryable=exc.retryable) from exc
     raise AssertionError("unreachable")
+
+
+def _reject_unstorable(data: dict[str, Any]) -> None:
+    """A NUL character is valid JSON but cannot be stored: fail like any invalid document."""
+    path = nul_path(data)
+    if path is None:
+        return
+    at = ".".join(str(part) for part in path)
+    if len(path) >= 2 and path[0] == "jobs" and isinstance(path[1], int):
+        job_id = data["jobs"][path[1]].get("id", path[1])
+        rest = ".".join(str(part) for part in path[2:])
+        message = f'Your Jobs have issues:\n- Job "{job_id}": Text must not contain NUL characters at "{rest}".'
+    else:
+        message = f'There\'s an issue with the format of your Jobs: text must not contain NUL characters at "{at}".'
+    raise IndexFailure(index_error("INVALID_DOCUMENT", message))
 
 
 def _store_versions(endpoint: Endpoint, result: IndexResult) -> None:
