@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -504,8 +504,10 @@ class EndpointApiClient:
     ) -> str | EndpointRedirect:
         """The next URL to POST to, or the error to raise.
 
-        Followed redirects keep the POST and its body (the endpoint protocol has no GET), and only
-        while the target stays on the endpoint's own origin, so the API key never leaves it.
+        Followed redirects keep the POST and its body (the endpoint protocol has no GET). Like the
+        original's fetch they may change origin (apex to www, another port): the endpoint's owner
+        chose the target and holds the key already. They never downgrade https to http, which
+        would send the key in clear text.
         """
         location = response.headers.get("location")
         context: dict[str, Any] = {
@@ -519,8 +521,10 @@ class EndpointApiClient:
         if not follow:
             return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
         target = urljoin(url, location)
-        if not transport.same_origin(self.url, target):
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting to another origin ({location})", **context)
+        if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting from https to {location}", **context)
+        if urlsplit(target).scheme not in ("http", "https"):
+            return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
         if hop >= MAX_REDIRECTS:
             return EndpointRedirect(f"Endpoint {self.url} is redirecting too many times", **context)
         return target
