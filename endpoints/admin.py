@@ -22,6 +22,7 @@ from endpoints.models import (
     RuntimeEnvironment,
 )
 from endpoints.services.indexing import endpoint_index_request
+from endpoints.services.registration import endpoints_soft_delete
 from endpoints.tasks import probe_endpoint
 
 
@@ -99,9 +100,13 @@ class EndpointAdmin(admin.ModelAdmin):
     list_filter = ("environment__type",)
     list_select_related = ("environment",)
     search_fields = ("slug", "url", "id")
-    raw_id_fields = ("environment", "organization", "project")
     readonly_fields = (
         "id",
+        "slug",
+        "url",
+        "environment",
+        "organization",
+        "project",
         "indexing_hook_identifier",
         "hook_url",
         "version",
@@ -110,7 +115,18 @@ class EndpointAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (EndpointIndexInline,)
-    actions = ("reindex", "probe")
+    actions = ("reindex", "probe", "soft_delete")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # endpoints are registered through the API, which pings them first
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # see the soft-delete action
+
+    @admin.action(description="Delete selected endpoints (clear the URL; jobs and history stay)")
+    def soft_delete(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        count = endpoints_soft_delete(endpoint_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"Deleted {count} endpoint(s); registering a slug again restores it.")
 
     @admin.display(description="Deploy hook URL")
     def hook_url(self, obj: Endpoint) -> str:

@@ -59,3 +59,16 @@ def test_reindex_action_requests_a_manual_run(admin_client, endpoint):
     index = EndpointIndex.objects.get()
     assert index.source == "MANUAL" and index.reason == "Reindexed by ops"
     assert "Requested an index of 1 endpoint(s)." in response.content.decode()
+
+
+def test_endpoints_are_soft_deleted_not_removed(admin_client, endpoint):
+    assert admin_client.get("/admin/endpoints/endpoint/add/").status_code == 403
+    assert admin_client.get(f"/admin/endpoints/endpoint/{endpoint.id}/delete/").status_code == 403
+    factories.EndpointIndexFactory(endpoint=endpoint, status=IndexStatus.SUCCESS)
+    response = admin_client.post(
+        "/admin/endpoints/endpoint/", {"action": "soft_delete", "_selected_action": [endpoint.id]}, follow=True
+    )
+    assert "Deleted 1 endpoint(s)" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url is None
+    assert EndpointIndex.objects.filter(endpoint=endpoint).count() == 1  # history stays

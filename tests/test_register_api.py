@@ -185,3 +185,13 @@ def test_a_url_that_redirects_to_the_endpoint_registers_and_the_index_moves_it(a
     index = EndpointIndex.objects.get()
     assert index.status == "SUCCESS", index.error
     assert Endpoint.objects.get().url == sdk_basic.url  # the index followed the redirect and kept it
+
+
+def test_registering_a_soft_deleted_endpoint_brings_it_back(auth_client, sdk_basic):
+    from endpoints.services.registration import endpoints_soft_delete
+
+    first = register(auth_client, sdk_basic.url).json()
+    assert endpoints_soft_delete(endpoint_ids=[first["id"]]) == 1
+    again = register(auth_client, sdk_basic.url).json()
+    assert again["id"] == first["id"] and again["url"] == sdk_basic.url
+    assert again["indexingHookIdentifier"] == first["indexingHookIdentifier"]

@@ -112,6 +112,12 @@ def _endpoint_upsert(
     return Endpoint.objects.select_related("environment").get(environment=environment, slug=slug)
 
 
+def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:
+    """Clear the URL (§5.9): jobs, runs and history stay; indexing skips the endpoint; registering
+    the slug again brings it back. A hard delete would cascade into everything indexed from it."""
+    return Endpoint.objects.filter(id__in=endpoint_ids, url__isnull=False).update(url=None, updated_at=timezone.now())
+
+
 def normalize_endpoint_url(url: str) -> str:
     """Only under docker-compose: `localhost` means the host machine, not the web container (§5.2)."""
     if settings.RUNTIME_PLATFORM != "docker-compose":
