@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_concurrent_hook_calls_make_one_index_request(live_api, dev_environment, tmp_path, settings):
-    settings.KONGFLOW_HOOK_DELAY_SECONDS = 3
+    settings.KONGFLOW_HOOK_DELAY_SECONDS = 5  # every call lands before the run starts
     log = tmp_path / "requests.jsonl"
     with sdk_endpoint(
         api_key=DEV_KEY, endpoint_id="hooked", scenario="basic", extra_args=["--request-log", str(log)]

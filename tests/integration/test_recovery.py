@@ -60,7 +60,7 @@ def test_a_worker_killed_mid_index_is_recovered_by_another(prod_sdk_environment,
         api_key=PROD_KEY,
         endpoint_id="slow",
         scenario="slow",
-        extra_args=["--index-delay-ms", "3000", "--request-log", str(log)],
+        extra_args=["--index-delay-ms", "2000", "--request-log", str(log)],
     ) as slow:
         endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="slow", url=slow.url)
         first = Worker(beat=False, env=FAST_RECOVERY).start()
