@@ -124,6 +124,45 @@ def test_registration_errors_reach_the_cli_verbatim(live_api, db, sdk_basic, slu
     assert not Endpoint.objects.exists()
 
 
+def test_an_unreachable_url_is_an_error_the_cli_retries(live_api, dev_environment):
+    url = "http://127.0.0.1:9/api/trigger"  # the discard port: nothing listens
+    result = subprocess.run(
+        [
+            "node",
+            str(fixture_dir() / "client.mjs"),
+            "register",
+            "--api-url",
+            live_api,
+            "--api-key",
+            DEV_KEY,
+            "--id",
+            "my-endpoint",
+            "--url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = json.loads(result.stdout)
+    assert out["result"]["status"] == 400
+    assert out["result"]["error"] == f"Could not connect to endpoint {url}"
+    assert out["result"]["retryable"] is True
+    assert not Endpoint.objects.exists()
+
+
+def test_the_synchronous_index_api_answers_200_with_a_failed_run(live_api, dev_environment):
+    from tests.factories import EndpointFactory
+
+    EndpointFactory(environment=dev_environment, slug="gone", url="http://127.0.0.1:9/api/trigger")
+    response = api(live_api, DEV_KEY, "POST", "/api/v1/endpoints/gone/index", json={})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "FAILURE" and body["source"] == "API"
+    assert body["error"]["code"] == "CONNECTION_FAILED"
+    assert body["error"]["message"] == "Could not connect to endpoint http://127.0.0.1:9/api/trigger"
+
+
 def test_fifty_concurrent_registrations_make_one_endpoint(live_api, dev_environment, sdk_basic):
     def register(_):
         return api(live_api, DEV_KEY, "POST", "/api/v1/endpoints", json={"id": "my-endpoint", "url": sdk_basic.url})
