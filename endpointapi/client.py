@@ -599,7 +599,7 @@ class EndpointApiClient:
         """Decode the body as JSON whatever the content type (Next.js sends none)."""
         try:
             return _decode_json(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python can decode
             raise InvalidJSON(
                 action=action.value,
                 url=self.url,

@@ -12,19 +12,22 @@ def js_iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def nul_path(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
-    """Where the first NUL character is in a JSON value (PostgreSQL cannot store it), else None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return (*path, key)
-        if (found := nul_path(item, (*path, key))) is not None:
-            return found
+def nul_path(value: Any) -> tuple[str | int, ...] | None:
+    """Where the first NUL character is in a JSON value (PostgreSQL cannot store it), else None.
+
+    Iterative, so that a document nested as deep as the JSON decoder allows cannot overflow the stack.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return path
+        elif isinstance(current, dict):
+            for key, item in reversed(current.items()):
+                if "\x00" in key:
+                    return (*path, key)
+                stack.append((item, (*path, key)))
+        elif isinstance(current, list):
+            stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(current))))
     return None

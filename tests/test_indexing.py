@@ -148,6 +148,7 @@ def _endpoint_at(url, environment=None):
             "(you might be missing /api/trigger)",
         ),
         ("/truncated", lambda h: h._send(200, b'{"jobs": [', None), "INVALID_JSON", None),
+        ("/too-deep", lambda h: h._send(200, b"[" * 100_000 + b"]" * 100_000), "INVALID_JSON", None),
         ("/teapot", lambda h: h.json(418, {"message": "no"}), "HTTP_ERROR", "Status code: 418"),
         ("/unauthorized", lambda h: h._send(401, b"nope", "text/plain"), "UNAUTHORIZED", "Trigger API key is invalid"),
         ("/nolocation", lambda h: h._send(302, b""), "REDIRECT_WITHOUT_LOCATION", "no location header is present"),

@@ -163,7 +163,9 @@ def test_urls_that_are_not_http_endpoints_are_invalid(auth_client, url):
     assert response.json() == {"error": "Invalid request body: url: Invalid url"}
 
 
-@pytest.mark.parametrize("url", ["http://web:3000/api/trigger", "http://[::1]:9/api/trigger", "https://app.example.com"])
+@pytest.mark.parametrize(
+    "url", ["http://web:3000/api/trigger", "http://[::1]:9/api/trigger", "https://app.example.com"]
+)
 def test_urls_without_a_tld_or_with_ipv6_are_accepted(url):
     from endpoints.api.serializers import EndpointRegisterInput
 
@@ -195,3 +197,21 @@ def test_registering_a_soft_deleted_endpoint_brings_it_back(auth_client, sdk_bas
     again = register(auth_client, sdk_basic.url).json()
     assert again["id"] == first["id"] and again["url"] == sdk_basic.url
     assert again["indexingHookIdentifier"] == first["indexingHookIdentifier"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (
+            '{"id": "a", "url": "http://127.0.0.1:9/x", "pad": "' + "x" * 3_000_000 + '"}',
+            413,
+            "Request body is too large",
+        ),
+        ("[" * 100_000 + "]" * 100_000, 400, "Invalid request body: JSON parse error - nested too deeply"),
+    ],
+)
+def test_oversized_or_too_deep_bodies_are_client_errors(auth_client, body, status, error):
+    response = auth_client.post("/api/v1/endpoints", body, content_type="application/json")
+    assert response.status_code == status
+    assert response.json() == {"error": error}
+    assert not Endpoint.objects.exists()

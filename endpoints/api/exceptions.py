@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,6 +23,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(
             {"error": INVALID_KEY}, status=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
         )
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": "Request body is too large"}, status=413)
     if isinstance(exc, exceptions.ValidationError):
         return Response({"error": f"Invalid request body: {format_validation(exc.detail)}"}, status=400)
     if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
