@@ -116,15 +116,33 @@ def test_last_attempt_ends_in_failure(prod_environment):
     assert index.status == IndexStatus.FAILURE and index.attempts == 7
 
 
-def test_a_retry_that_finds_a_newer_pending_request_gives_way(prod_environment):
+def test_a_request_joins_a_run_waiting_to_retry(prod_environment):
     endpoint = factories.EndpointFactory(environment=prod_environment, url="http://127.0.0.1:9/api/trigger")
     first = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-    # claim it by hand, then a newer request arrives while it runs
-    EndpointIndex.objects.filter(id=first.id).update(status=IndexStatus.STARTED, attempts=0)
-    EndpointIndex.objects.filter(id=first.id).update(status=IndexStatus.PENDING)
-    assert endpoint_index_run(index_id=first.id) is not None  # back to PENDING
+    assert endpoint_index_run(index_id=first.id) is not None  # back to PENDING, with a backoff
     second = endpoint_index_request(endpoint=endpoint, source=IndexSource.API)
-    assert second.id == first.id  # it joined the retrying run
+    assert second.id == first.id
+    assert [entry["source"] for entry in EndpointIndex.objects.get(id=first.id).coalesced] == ["INTERNAL", "API"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_run_gives_way_to_a_newer_pending_request(broken):
+    from django.db import connection
+
+    environment = factories.RuntimeEnvironmentFactory(env_type="PRODUCTION")
+    newer = []
+
+    def deploy_hook_arrives_then_fail(handler):
+        # while the run is STARTED a newer request comes in; then the endpoint answers 503
+        newer.append(endpoint_index_request(endpoint=endpoint, source=IndexSource.HOOK))
+        connection.close()
+        handler.json(503, {"message": "busy"})
+
+    endpoint = _endpoint_at(broken.route("/busy", deploy_hook_arrives_then_fail), environment=environment)
+    running, retry = request_and_run(endpoint)
+    assert retry is None  # no retry of its own: the newer run will index the endpoint
+    assert running.status == IndexStatus.FAILURE and running.error["code"] == "HTTP_ERROR"
+    assert EndpointIndex.objects.get(id=newer[0].id).status == IndexStatus.PENDING
 
 
 @pytest.fixture
@@ -293,3 +311,21 @@ def test_a_document_with_nul_characters_fails_cleanly(broken, db):
     assert index.status == IndexStatus.FAILURE, index.stats
     assert index.error["code"] == "INVALID_DOCUMENT"
     assert not Job.objects.exists()
+
+
+def test_requests_during_a_running_index_queue_exactly_one_more(basic_endpoint):
+    running = endpoint_index_request(endpoint=basic_endpoint, source=IndexSource.INTERNAL)
+    EndpointIndex.objects.filter(id=running.id).update(status=IndexStatus.STARTED, attempts=1)
+    joined = {endpoint_index_request(endpoint=basic_endpoint, source=IndexSource.HOOK).id for _ in range(20)}
+    assert len(joined) == 1
+    waiting = EndpointIndex.objects.get(id=joined.pop())
+    assert waiting.status == IndexStatus.PENDING and waiting.requests == 20
+    # the waiting run cannot start while the other one is STARTED ...
+    assert endpoint_index_run(index_id=waiting.id) is None
+    waiting.refresh_from_db()
+    assert waiting.status == IndexStatus.PENDING and waiting.attempts == 0
+    # ... and runs once it has finished
+    EndpointIndex.objects.filter(id=running.id).update(status=IndexStatus.SUCCESS)
+    assert endpoint_index_run(index_id=waiting.id) is None
+    waiting.refresh_from_db()
+    assert waiting.status == IndexStatus.SUCCESS
