@@ -22,6 +22,13 @@ def api(live_api, key, method, path, **kwargs):
     )
 
 
+def cli(command: str, *args: str) -> subprocess.CompletedProcess:
+    """The fixture's client.mjs: what the v2 CLI/SDK send to our API."""
+    return subprocess.run(
+        ["node", str(fixture_dir() / "client.mjs"), command, *args], capture_output=True, text=True, timeout=60
+    )
+
+
 def poll_until_final(live_api, key, index_id, timeout=30):
     def final():
         body = api(live_api, key, "GET", f"/api/v1/endpointindex/{index_id}").json()
@@ -44,24 +51,7 @@ def test_register_then_the_worker_indexes_it(live_api, dev_environment, sdk_basi
 
 
 def test_the_cli_dev_flow_succeeds(live_api, dev_environment, sdk_basic):
-    result = subprocess.run(
-        [
-            "node",
-            str(fixture_dir() / "client.mjs"),
-            "dev",
-            "--api-url",
-            live_api,
-            "--api-key",
-            DEV_KEY,
-            "--id",
-            "my-endpoint",
-            "--url",
-            sdk_basic.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli("dev", "--api-url", live_api, "--api-key", DEV_KEY, "--id", "my-endpoint", "--url", sdk_basic.url)
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert result.returncode == 0, out
     assert out["ok"] is True
@@ -99,23 +89,8 @@ def test_registration_errors_reach_the_cli_verbatim(live_api, db, sdk_basic, slu
     from tests.factories import RuntimeEnvironmentFactory
 
     environment = RuntimeEnvironmentFactory(api_key=key_override or DEV_KEY)
-    result = subprocess.run(
-        [
-            "node",
-            str(fixture_dir() / "client.mjs"),
-            "register",
-            "--api-url",
-            live_api,
-            "--api-key",
-            environment.api_key,
-            "--id",
-            slug,
-            "--url",
-            sdk_basic.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = cli(
+        "register", "--api-url", live_api, "--api-key", environment.api_key, "--id", slug, "--url", sdk_basic.url
     )
     out = json.loads(result.stdout)
     assert out["result"]["status"] == 400
@@ -126,24 +101,7 @@ def test_registration_errors_reach_the_cli_verbatim(live_api, db, sdk_basic, slu
 
 def test_an_unreachable_url_is_an_error_the_cli_retries(live_api, dev_environment):
     url = "http://127.0.0.1:9/api/trigger"  # the discard port: nothing listens
-    result = subprocess.run(
-        [
-            "node",
-            str(fixture_dir() / "client.mjs"),
-            "register",
-            "--api-url",
-            live_api,
-            "--api-key",
-            DEV_KEY,
-            "--id",
-            "my-endpoint",
-            "--url",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli("register", "--api-url", live_api, "--api-key", DEV_KEY, "--id", "my-endpoint", "--url", url)
     out = json.loads(result.stdout)
     assert out["result"]["status"] == 400
     assert out["result"]["error"] == f"Could not connect to endpoint {url}"
