@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.sdk import RunningEndpoint, fixture_dir, sdk_endpoint
+from tests.support.waiting import wait_for
 
 API_KEY = "tr_dev_endpointapi42"
 WRONG_KEY = "tr_dev_wrongkey42"
@@ -55,12 +55,8 @@ class LoggedEndpoint:
     def wait_for_entries(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The server appends a line after each response asynchronously (and not necessarily in
         order): poll until `count` lines are there."""
-        deadline = time.monotonic() + timeout
-        while True:
-            entries = self.entries()
-            if len(entries) >= count or time.monotonic() > deadline:
-                return entries
-            time.sleep(0.01)
+        wait_for(lambda: len(self.entries()) >= count, timeout=timeout, what=f"{count} request log lines")
+        return self.entries()
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 
 from kongflow.celery import app
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(
-    predicate: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
-) -> object:
-    """Poll `predicate` until it returns something truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.5)
 
 
 class Worker:
