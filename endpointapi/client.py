@@ -222,7 +222,7 @@ class EndpointApiClient:
 
         def handle(response: transport.RawResponse) -> ExecuteJobResult:
             self._check_status(Action.EXECUTE_JOB, response)
-            data = self._json(Action.EXECUTE_JOB, response)
+            data = self._json(Action.EXECUTE_JOB, response)  # kept whole: the runs service reads it
             head = self._validate(Action.EXECUTE_JOB, response, schemas.RunJobResponseHead, data)
             version, sdk_version = _versions(response)
             return ExecuteJobResult(
@@ -240,9 +240,7 @@ class EndpointApiClient:
         """PREPROCESS_RUN (only v2.0/2.1 servers sent it)."""
 
         def handle(response: transport.RawResponse) -> PreprocessRunResult:
-            self._check_status(Action.PREPROCESS_RUN, response)
-            data = self._json(Action.PREPROCESS_RUN, response)
-            answer = self._validate(Action.PREPROCESS_RUN, response, schemas.PreprocessRunResponse, data)
+            answer = self._answer(Action.PREPROCESS_RUN, response, schemas.PreprocessRunResponse)
             version, sdk_version = _versions(response)
             properties = None if answer.properties is None else [p.to_wire() for p in answer.properties]
             return PreprocessRunResult(
@@ -265,9 +263,7 @@ class EndpointApiClient:
             body["metadata"] = metadata
 
         def handle(response: transport.RawResponse) -> InitializeTriggerResult:
-            self._check_status(Action.INITIALIZE_TRIGGER, response)
-            data = self._json(Action.INITIALIZE_TRIGGER, response)
-            answer = self._validate(Action.INITIALIZE_TRIGGER, response, schemas.RegisterTriggerBody, data)
+            answer = self._answer(Action.INITIALIZE_TRIGGER, response, schemas.RegisterTriggerBody)
             version, sdk_version = _versions(response)
             return InitializeTriggerResult(
                 rule=answer.rule.to_wire(),
@@ -312,9 +308,7 @@ class EndpointApiClient:
             extra["x-ts-metadata"] = _json_header(metadata)
 
         def handle(response: transport.RawResponse) -> HttpSourceResult:
-            self._check_status(Action.DELIVER_HTTP_SOURCE_REQUEST, response)
-            payload = self._json(Action.DELIVER_HTTP_SOURCE_REQUEST, response)
-            answer = self._validate(Action.DELIVER_HTTP_SOURCE_REQUEST, response, schemas.HttpSourceResponse, payload)
+            answer = self._answer(Action.DELIVER_HTTP_SOURCE_REQUEST, response, schemas.HttpSourceResponse)
             version, sdk_version = _versions(response)
             return HttpSourceResult(
                 events=[event.to_wire() for event in answer.events],
@@ -339,9 +333,7 @@ class EndpointApiClient:
 
         def handle(response: transport.RawResponse) -> NormalizedResponse:
             action = Action.DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE
-            self._check_status(action, response)
-            payload = self._json(action, response)
-            answer = self._validate(action, response, schemas.NormalizedResponseModel, payload)
+            answer = self._answer(action, response, schemas.NormalizedResponseModel)
             return self._normalized(answer, response)
 
         return self._call(Action.DELIVER_HTTP_ENDPOINT_REQUEST_FOR_RESPONSE, handle, headers=extra, raw_body=body)
@@ -371,9 +363,7 @@ class EndpointApiClient:
             extra["x-ts-dynamic-id"] = _header_value(dynamic_id)
 
         def handle(response: transport.RawResponse) -> WebhookDeliveryResult:
-            self._check_status(Action.DELIVER_WEBHOOK_REQUEST, response)
-            payload = self._json(Action.DELIVER_WEBHOOK_REQUEST, response)
-            answer = self._validate(Action.DELIVER_WEBHOOK_REQUEST, response, schemas.WebhookDeliveryResponse, payload)
+            answer = self._answer(Action.DELIVER_WEBHOOK_REQUEST, response, schemas.WebhookDeliveryResponse)
             version, sdk_version = _versions(response)
             return WebhookDeliveryResult(
                 response=self._normalized(answer.response, response),
@@ -606,6 +596,11 @@ class EndpointApiClient:
                 status_code=response.status_code,
                 raw=self._preview(response.body) or None,
             ) from None
+
+    def _answer(self, action: Action, response: transport.RawResponse, schema: type[T]) -> T:
+        """A 2xx answer, decoded and validated against ``schema``."""
+        self._check_status(action, response)
+        return self._validate(action, response, schema, self._json(action, response))
 
     def _parse_small(self, action: Action, response: transport.RawResponse, schema: Any) -> Any:
         """PING/VALIDATE: schema failures read ``Endpoint <url> responded with error: <zod message>``."""
