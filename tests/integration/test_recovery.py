@@ -12,7 +12,7 @@ from tests.conftest import DEV_KEY, PROD_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.sdk import sdk_endpoint
 from tests.support.web import WebProcess
-from tests.support.worker import Worker, assert_no_consumer, wait_for
+from tests.support.worker import Worker, assert_no_consumer, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,11 +43,7 @@ def test_registration_while_the_broker_is_down_is_indexed_once_it_is_back(dev_en
 
     worker = Worker(beat=True, env=FAST_RECOVERY).start()
     try:
-        wait_for(
-            lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.SUCCESS,
-            timeout=60,
-            what="the sweeper to re-dispatch the index",
-        )
+        wait_for_status(index.id, IndexStatus.SUCCESS, timeout=60, what="the sweeper to re-dispatch the index")
     finally:
         worker.stop()
     index.refresh_from_db()
@@ -66,20 +62,12 @@ def test_a_worker_killed_mid_index_is_recovered_by_another(prod_sdk_environment,
         first = Worker(beat=False, env=FAST_RECOVERY).start()
         try:
             index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-            wait_for(
-                lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.STARTED,
-                timeout=30,
-                what="the first worker to start the index",
-            )
+            wait_for_status(index.id, IndexStatus.STARTED, timeout=30, what="the first worker to start the index")
         finally:
             first.kill()
         second = Worker(beat=True, env=FAST_RECOVERY).start()
         try:
-            wait_for(
-                lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.SUCCESS,
-                timeout=60,
-                what="the orphaned index to be recovered",
-            )
+            wait_for_status(index.id, IndexStatus.SUCCESS, timeout=60, what="the orphaned index to be recovered")
         finally:
             second.stop()
     index.refresh_from_db()

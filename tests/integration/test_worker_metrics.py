@@ -5,11 +5,11 @@ import re
 import pytest
 import requests
 
-from endpoints.models import EndpointIndex, IndexSource, IndexStatus
+from endpoints.models import IndexSource, IndexStatus
 from endpoints.services.indexing import endpoint_index_request
 from tests import factories
 from tests.support.web import free_port
-from tests.support.worker import Worker, assert_no_consumer, wait_for
+from tests.support.worker import Worker, assert_no_consumer, wait_for, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ def test_worker_metrics_count_endpoint_calls_and_index_outcomes(dev_environment,
     try:
         endpoint = factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
         index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-        wait_for(lambda: EndpointIndex.objects.get(id=index.id).status == IndexStatus.SUCCESS, what="the index")
+        wait_for_status(index.id, IndexStatus.SUCCESS, what="the index")
 
         def scraped():
             body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text

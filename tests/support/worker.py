@@ -84,6 +84,17 @@ class Worker:
             self.log.close()
 
 
+def wait_for_status(index_id: str, status: str, *, timeout: float = 30.0, what: str = "") -> None:
+    """Wait until the EndpointIndex run has `status` (another process moves it)."""
+    from endpoints.models import EndpointIndex
+
+    wait_for(
+        lambda: EndpointIndex.objects.get(id=index_id).status == status,
+        timeout=timeout,
+        what=what or f"index {index_id} to be {status}",
+    )
+
+
 def assert_no_consumer() -> None:
     """No worker of an earlier test is still consuming this session's queue."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
