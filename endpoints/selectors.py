@@ -38,10 +38,10 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
         raise EndpointIndexNotFound() from None
 
 
-def endpoint_index_previous_success(*, index: EndpointIndex) -> EndpointIndex | None:
+def endpoint_index_latest_success(*, endpoint_id: str) -> EndpointIndex | None:
+    """The endpoint's last SUCCESS run: what a new index is diffed against."""
     return (
-        EndpointIndex.objects.filter(endpoint_id=index.endpoint_id, status=IndexStatus.SUCCESS)
-        .exclude(id=index.id)
+        EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
         .order_by("-created_at")
         .only("id", "data", "document_hash")
         .first()

@@ -27,7 +27,7 @@ from endpointapi import EndpointApiError, EndpointRedirect, IndexResult
 from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
-from endpoints.selectors import endpoint_index_previous_success
+from endpoints.selectors import endpoint_index_latest_success
 from endpoints.services.clients import endpoint_client
 from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.registry import RegistryPlan, registry_apply, registry_plan
@@ -187,7 +187,7 @@ def _perform(index: EndpointIndex) -> None:
     result = _fetch_index(endpoint, persist_redirects=True)
     _reject_unstorable(result.data)
     _store_versions(endpoint, result)
-    previous = endpoint_index_previous_success(index=index)
+    previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
     with transaction.atomic():
         # Planned in the same transaction as the writes, so the guard judges what is written.
         plan = registry_plan(endpoint=endpoint, data=result.data)
@@ -340,9 +340,7 @@ def endpoint_index_preview(*, endpoint: Endpoint) -> IndexPreview:
         return preview
     preview.plan = registry_plan(endpoint=endpoint, data=result.data)
     preview.shrink = preview.plan.suspicious_shrink()
-    previous = (
-        EndpointIndex.objects.filter(endpoint=endpoint, status=IndexStatus.SUCCESS).order_by("-created_at").first()
-    )
+    previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
     preview.diff = document_diff(previous.data if previous else None, result.data)
     return preview
 
