@@ -7,7 +7,7 @@ from celery import shared_task
 from endpoints.services import indexing, probing
 
 
-@shared_task(bind=True, name="endpoints.perform_endpoint_index", acks_late=True, max_retries=None)
+@shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=None)
 def perform_endpoint_index(self, *, index_id: str) -> None:
     """Index one EndpointIndex run; retryable failures come back here after their backoff."""
     retry_in = indexing.endpoint_index_run(index_id=index_id)

@@ -65,8 +65,8 @@ class WebProcess:
         if self.process.poll() is not None:
             raise AssertionError(self.log_path.read_text()[-3000:])
         try:
-            requests.get(self.url + "/metrics", timeout=1)
-        except requests.ConnectionError:
+            requests.get(self.url + "/healthz", timeout=5)
+        except requests.RequestException:  # not listening yet, or still importing the app
             return False
         return True
 

@@ -1,0 +1,36 @@
+"""Index runs: request (create or join), dispatch after commit, claim, perform, finish, recover.
+
+Invariants (enforced by constraints on EndpointIndex): per endpoint at most one PENDING and one
+STARTED run. A request that finds a PENDING run joins it. A run is claimed PENDING -> STARTED by a
+conditional update that also bumps `attempts`; every later write of the run is conditional on that
+`attempts` value, so a run recovered by the sweeper can never be finished twice.
+
+One concern per module: `requests` (create or join, wait), `dispatch` (to the worker, by task
+name so that this package never imports `endpoints.tasks`), `runs` (claim, perform, finish),
+`fetch` (INDEX_ENDPOINT and what is stored of its answer), `retry` (the retry policy), `preview`
+(dry runs) and `housekeeping` (sweeper, purge, recurring index).
+"""
+
+from .dispatch import PERFORM_TASK, index_dispatch
+from .failures import IndexFailure
+from .housekeeping import SweepResult, endpoint_indexes_purge, endpoint_indexes_sweep, endpoints_recurring_index
+from .preview import IndexPreview, endpoint_index_preview
+from .requests import endpoint_index_request, endpoint_index_wait
+from .retry import retry_delay
+from .runs import endpoint_index_run
+
+__all__ = [
+    "PERFORM_TASK",
+    "IndexFailure",
+    "IndexPreview",
+    "SweepResult",
+    "endpoint_index_preview",
+    "endpoint_index_request",
+    "endpoint_index_run",
+    "endpoint_index_wait",
+    "endpoint_indexes_purge",
+    "endpoint_indexes_sweep",
+    "endpoints_recurring_index",
+    "index_dispatch",
+    "retry_delay",
+]
