@@ -30,7 +30,7 @@ deps: venv fixture compat
 
 test: deps
 	$(BIN)/ruff check .
-	$(BIN)/mypy endpointapi
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -39,7 +39,7 @@ run: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy endpointapi
+	$(BIN)/mypy
 
 bench: deps
 	$(BIN)/python bench/run.py

@@ -21,4 +21,5 @@ def max_attempts_for(environment: RuntimeEnvironment) -> int:
 
 def retry_delay(attempt: int) -> float:
     """Exponential backoff with jitter: ~5 s, 10 s, 20 s … capped at 5 minutes."""
-    return min(5.0 * 2 ** max(attempt - 1, 0), 300.0) * random.uniform(0.8, 1.2)
+    base: float = min(5.0 * 2.0 ** max(attempt - 1, 0), 300.0)
+    return base * random.uniform(0.8, 1.2)
