@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from endpointapi.guard import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -167,6 +169,13 @@ ENDPOINTAPI_READ_TIMEOUT = env.float("ENDPOINTAPI_READ_TIMEOUT", default=15.0)
 ENDPOINTAPI_INDEX_READ_TIMEOUT = env.float("ENDPOINTAPI_INDEX_READ_TIMEOUT", default=30.0)
 ENDPOINTAPI_MAX_RESPONSE_BYTES = env.int("ENDPOINTAPI_MAX_RESPONSE_BYTES", default=10 * 1024 * 1024)
 ENDPOINTAPI_RETRIES = env.int("ENDPOINTAPI_RETRIES", default=1)
+# Outbound guard: outside DEVELOPMENT, endpoints may only be on public addresses, plus these
+# networks (comma-separated CIDRs, e.g. the docker-compose network of self-hosted endpoints).
+ENDPOINTAPI_ALLOWED_NETWORKS = env.str("ENDPOINTAPI_ALLOWED_NETWORKS", default="")
+try:
+    parse_networks(ENDPOINTAPI_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 
 # How long POST /api/v1/endpoints/<slug>/index waits for the index to finish before answering 202.
 KONGFLOW_INDEX_API_WAIT_SECONDS = env.float("KONGFLOW_INDEX_API_WAIT_SECONDS", default=20.0)
