@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
-
 from rest_framework import serializers
+
+from endpointapi.guard import InvalidUrl, parse_url
 
 from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
 from endpoints.utils import js_iso, nul_path
@@ -20,29 +21,58 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class EndpointUrlField(StrictCharField):
-    """An absolute http(s) URL. Unlike Django's URLValidator it accepts hosts without a TLD
-    (`http://web:3000/api/trigger` in docker-compose), as the original's `new URL()` check does."""
+URL_MAX_LENGTH = 2000
+SLUG_MAX_LENGTH = 200
+#: No control characters anywhere, no whitespace at either end ("slug\t" is not a second "slug").
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+_SPACE = "\\s\\u00a0\\u1680\\u2000-\\u200b\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_SLUG = f"[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?"
+SLUG_PATTERN = f"^{_SLUG}$"  # as the OpenAPI schema states it; checked with fullmatch ("$" allows a final \n)
+_SLUG_RE = re.compile(_SLUG)
 
-    default_error_messages = {"invalid": "Invalid url"}
+
+class SlugField(StrictCharField):
+    """An endpoint id as the SDK sends it: any text, but no control characters and no whitespace
+    at either end (it would register a second endpoint for the same URL)."""
+
+    default_error_messages = {
+        "invalid_slug": "must not start or end with whitespace or contain control characters",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=2000, **kwargs)
+        super().__init__(max_length=SLUG_MAX_LENGTH, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        slug = super().to_internal_value(data)
+        if not _SLUG_RE.fullmatch(slug):
+            self.fail("invalid_slug")
+        return slug
+
+
+class EndpointUrlField(StrictCharField):
+    """An absolute http(s) URL, read by the same parser the outbound transport requests it with
+    (:func:`endpointapi.guard.parse_url`). Unlike Django's URLValidator it accepts hosts without a
+    TLD (`http://web:3000/api/trigger` in docker-compose), as the original's `new URL()` does."""
+
+    default_error_messages = {
+        "invalid": "Invalid url",
+        "credentials": "Endpoint URLs must not contain credentials (user:password@)",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=URL_MAX_LENGTH, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         url = super().to_internal_value(data)
         try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            self.fail("invalid")
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-            self.fail("invalid")
+            parse_url(url)
+        except InvalidUrl as exc:
+            self.fail("credentials" if "credentials" in str(exc) else "invalid")
         return url
 
 
 class EndpointRegisterInput(serializers.Serializer):
-    id = StrictCharField(max_length=200, trim_whitespace=False)
+    id = SlugField()
     url = EndpointUrlField()
 
 

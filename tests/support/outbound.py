@@ -28,21 +28,46 @@ _recorders: list[list[Any]] = []
 _installed = False
 
 
+_lookups: list[list[Any]] = []
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "socket.connect" and _recorders:
         with _lock:
             for recorder in _recorders:
                 recorder.append(args[1])
+    elif event == "socket.getaddrinfo" and _lookups:
+        with _lock:
+            for lookup in _lookups:
+                lookup.append(args[0])
+
+
+def _install() -> None:
+    global _installed
+    if not _installed:
+        sys.addaudithook(_audit)  # audit hooks cannot be removed: one, switched by the lists
+        _installed = True
+
+
+@contextmanager
+def dns_lookups() -> Iterator[list[Any]]:
+    """Collect the host of every `socket.getaddrinfo` call of this process in the block."""
+    with _lock:
+        _install()
+        lookup: list[Any] = []
+        _lookups.append(lookup)
+    try:
+        yield lookup
+    finally:
+        with _lock:
+            _lookups.remove(lookup)
 
 
 @contextmanager
 def socket_connects() -> Iterator[list[Any]]:
     """Collect the address of every `socket.connect` (any thread of this process) in the block."""
-    global _installed
     with _lock:
-        if not _installed:
-            sys.addaudithook(_audit)  # audit hooks cannot be removed: one, switched by _recorders
-            _installed = True
+        _install()
         recorder: list[Any] = []
         _recorders.append(recorder)
     try:
