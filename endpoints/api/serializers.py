@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
 from rest_framework import serializers
 
 from endpointapi.guard import InvalidUrl, parse_url
-
 from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
 from endpoints.utils import js_iso, nul_path
 
