@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from endpoints.api import schema
 from endpoints.api import serializers as s
 from endpoints.api.authentication import HasEnvironment
+from endpoints.api.throttling import HookThrottle, IndexThrottle, RegisterThrottle
 from endpoints.models import IndexSource
 from endpoints.selectors import endpoint_get, endpoint_index_get
 from endpoints.services.hooks import endpoint_index_hook
@@ -36,6 +37,8 @@ class WhoamiView(EnvironmentAPIView):
 class EndpointRegisterView(EnvironmentAPIView):
     """POST /api/v1/endpoints: PING the URL, upsert the endpoint, queue its index (CLI `dev`)."""
 
+    throttle_classes = [RegisterThrottle]
+
     @extend_schema(
         request=s.EndpointRegisterInput,
         responses={200: schema.EndpointOutput, 400: schema.ErrorOutput, **UNAUTHORIZED},
@@ -51,6 +54,8 @@ class EndpointRegisterView(EnvironmentAPIView):
 
 class EndpointValidateView(EnvironmentAPIView):
     """POST /api/v1/endpoints/validate: register from a URL alone; the slug comes from VALIDATE."""
+
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(
         request=s.EndpointValidateInput,
@@ -68,6 +73,8 @@ class EndpointIndexView(EnvironmentAPIView):
 
     Waits up to KONGFLOW_INDEX_API_WAIT_SECONDS; answers 202 with the pending run after that.
     """
+
+    throttle_classes = [IndexThrottle]
 
     @extend_schema(
         request=s.EndpointIndexInput,
@@ -104,6 +111,7 @@ class EndpointIndexHookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [HookThrottle]
     parser_classes: list = []
 
     @extend_schema(operation_id="endpoint_index_hook_get", request=None, responses=HOOK_RESPONSES)
