@@ -80,6 +80,15 @@ class EndpointValidateInput(serializers.Serializer):
     url = EndpointUrlField()
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, never 0, 1 or "true" (zod's z.boolean())."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class StorableJSONField(serializers.JSONField):
     default_error_messages = {"nul": "Text must not contain NUL characters."}
 
@@ -93,7 +102,7 @@ class StorableJSONField(serializers.JSONField):
 class EndpointIndexInput(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
     data = StorableJSONField(required=False, allow_null=True)
-    force = serializers.BooleanField(required=False, default=False)
+    force = StrictBooleanField(required=False, default=False)
 
 
 def endpoint_index_output(index: EndpointIndex, *, include_data: bool = False) -> dict[str, Any]:
