@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from endpointapi.guard import InvalidUrl, parse_url
-from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
+from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
 from endpoints.utils import js_iso, nul_path
 
 
@@ -105,85 +106,128 @@ class EndpointIndexInput(serializers.Serializer):
     force = StrictBooleanField(required=False, default=False)
 
 
-def endpoint_index_output(index: EndpointIndex, *, include_data: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": index.id,
-        "endpointId": index.endpoint_id,
-        "createdAt": js_iso(index.created_at),
-        "updatedAt": js_iso(index.updated_at),
-        "source": index.source,
-        "sourceData": index.source_data,
-        "reason": index.reason,
-        "status": index.status,
-        "stats": index.stats,
-        "error": index.error,
-        "requests": index.requests,
-        "diff": index.diff,
-    }
-    if include_data:
-        body["data"] = index.data
-    return body
+# -- outputs: each one renders its response and is what the OpenAPI schema says about it ----------
 
 
-def endpoint_output(endpoint: Endpoint, *, index: EndpointIndex | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": endpoint.id,
-        "slug": endpoint.slug,
-        "url": endpoint.url,
-        "indexingHookIdentifier": endpoint.indexing_hook_identifier,
-        "version": endpoint.version,
-        "sdkVersion": endpoint.sdk_version,
-        "runChunkExecutionLimit": endpoint.run_chunk_execution_limit,
-        "startTaskThreshold": endpoint.start_task_threshold,
-        "beforeExecuteTaskThreshold": endpoint.before_execute_task_threshold,
-        "beforeCompleteTaskThreshold": endpoint.before_complete_task_threshold,
-        "afterCompleteTaskThreshold": endpoint.after_complete_task_threshold,
-        "environmentId": endpoint.environment_id,
-        "organizationId": endpoint.organization_id,
-        "projectId": endpoint.project_id,
-        "createdAt": js_iso(endpoint.created_at),
-        "updatedAt": js_iso(endpoint.updated_at),
-    }
-    if index is not None:
-        body["endpointIndex"] = endpoint_index_output(index)
-    return body
+class JsDateTimeField(serializers.DateTimeField):
+    """A date-time as JavaScript's Date#toJSON writes it (the v2 wire format)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return js_iso(value)
 
 
-def endpoint_index_status_output(index: EndpointIndex) -> dict[str, Any]:
-    """The CLI's poll shape (§3.5), discriminated on status."""
-    body: dict[str, Any] = {"status": index.status, "updatedAt": js_iso(index.updated_at)}
-    if index.status == IndexStatus.SUCCESS:
-        body["stats"] = index.stats or {}
-    elif index.status == IndexStatus.FAILURE:
-        error = index.error or {}
-        body["error"] = {k: v for k, v in error.items() if k in ("message", "raw", "code", "hint")}
-        body["error"].setdefault("message", "Indexing failed")
-    return body
+class ErrorOutput(serializers.Serializer):
+    """Every error of the API (rendered by ``endpoints.api.exceptions`` and the /api middleware)."""
+
+    error = serializers.CharField()
 
 
-def whoami_output(environment: RuntimeEnvironment) -> dict[str, Any]:
-    project, organization = environment.project, environment.organization
-    return {
-        "id": environment.id,
-        "slug": environment.slug,
-        "type": environment.type,
-        "createdAt": js_iso(environment.created_at),
-        "updatedAt": js_iso(environment.updated_at),
-        "pkApiKey": environment.pk_api_key,
-        "projectId": project.id,
-        "organizationId": organization.id,
-        "project": {
-            "id": project.id,
-            "slug": project.slug,
-            "name": project.name,
-            "createdAt": js_iso(project.created_at),
-            "updatedAt": js_iso(project.updated_at),
-        },
-        "organization": {
-            "id": organization.id,
-            "slug": organization.slug,
-            "title": organization.title,
-            "createdAt": js_iso(organization.created_at),
-            "updatedAt": js_iso(organization.updated_at),
-        },
-    }
+class IndexErrorOutput(serializers.Serializer):
+    code = serializers.CharField(required=False)
+    message = serializers.CharField()
+    hint = serializers.CharField(required=False)
+    raw = serializers.CharField(required=False)
+
+
+class IndexStatsOutput(serializers.Serializer):
+    jobs = serializers.IntegerField()
+    sources = serializers.IntegerField()
+    webhooks = serializers.IntegerField(required=False)
+    dynamicTriggers = serializers.IntegerField()
+    dynamicSchedules = serializers.IntegerField()
+    disabledJobs = serializers.IntegerField()
+    httpEndpoints = serializers.IntegerField()
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """A counter an older row lacks is 0 (``webhooks`` is only shown when recorded)."""
+        return super().to_representation({name: 0 for name in self.fields if name != "webhooks"} | dict(instance))
+
+
+_STATUSES = IndexStatus.choices
+
+
+class EndpointIndexOutput(serializers.Serializer):
+    id = serializers.CharField()
+    endpointId = serializers.CharField(source="endpoint_id")
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+    source = serializers.ChoiceField(choices=IndexSource.choices)
+    sourceData = serializers.JSONField(source="source_data", allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=_STATUSES)
+    stats = IndexStatsOutput(allow_null=True)
+    error = IndexErrorOutput(allow_null=True)
+    requests = serializers.IntegerField(help_text="How many index requests this run absorbed.")
+    diff = serializers.JSONField(allow_null=True, help_text="What changed against the previous SUCCESS.")
+
+
+class EndpointOutput(serializers.Serializer):
+    """An endpoint; ``endpointIndex`` is the run its registration requested."""
+
+    id = serializers.CharField()
+    slug = serializers.CharField()
+    url = serializers.CharField(allow_null=True)
+    indexingHookIdentifier = serializers.CharField(source="indexing_hook_identifier")
+    version = serializers.CharField()
+    sdkVersion = serializers.CharField(source="sdk_version")
+    runChunkExecutionLimit = serializers.IntegerField(source="run_chunk_execution_limit")
+    startTaskThreshold = serializers.IntegerField(source="start_task_threshold")
+    beforeExecuteTaskThreshold = serializers.IntegerField(source="before_execute_task_threshold")
+    beforeCompleteTaskThreshold = serializers.IntegerField(source="before_complete_task_threshold")
+    afterCompleteTaskThreshold = serializers.IntegerField(source="after_complete_task_threshold")
+    environmentId = serializers.CharField(source="environment_id")
+    organizationId = serializers.CharField(source="organization_id")
+    projectId = serializers.CharField(source="project_id")
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+    endpointIndex = serializers.SerializerMethodField()
+
+    @extend_schema_field(EndpointIndexOutput)
+    def get_endpointIndex(self, endpoint: Endpoint) -> dict[str, Any]:
+        return EndpointIndexOutput(self.context["index"]).data
+
+
+class IndexStatusOutput(serializers.Serializer):
+    """The CLI's poll shape (§3.5): ``stats`` on SUCCESS, ``error`` on FAILURE."""
+
+    status = serializers.ChoiceField(choices=_STATUSES)
+    updatedAt = JsDateTimeField(source="updated_at")
+    stats = IndexStatsOutput(required=False)
+    error = IndexErrorOutput(required=False)
+
+    def to_representation(self, instance: EndpointIndex) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": instance.status, "updatedAt": js_iso(instance.updated_at)}
+        if instance.status == IndexStatus.SUCCESS:
+            body["stats"] = IndexStatsOutput(instance.stats).data if instance.stats else {}
+        elif instance.status == IndexStatus.FAILURE:
+            error = {"message": "Indexing failed", **(instance.error or {})}
+            body["error"] = IndexErrorOutput(error).data
+        return body
+
+
+class NamedOutput(serializers.Serializer):
+    id = serializers.CharField()
+    slug = serializers.CharField()
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+
+
+class ProjectOutput(NamedOutput):
+    name = serializers.CharField()
+
+
+class OrganizationOutput(NamedOutput):
+    title = serializers.CharField()
+
+
+class WhoamiOutput(NamedOutput):
+    type = serializers.ChoiceField(choices=EnvironmentType.choices)
+    pkApiKey = serializers.CharField(source="pk_api_key")
+    projectId = serializers.CharField(source="project_id")
+    organizationId = serializers.CharField(source="organization_id")
+    project = ProjectOutput()
+    organization = OrganizationOutput()
+
+
+class HookOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
