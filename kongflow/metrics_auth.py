@@ -27,7 +27,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = JsonResponse({"error": "Invalid or missing metrics token"}, status=401)
         response["WWW-Authenticate"] = "Bearer"
         return response
-    return exports.ExportToDjangoView(request)
+    exported: HttpResponse = exports.ExportToDjangoView(request)
+    return exported
 
 
 def protected_wsgi_app(app: Callable[..., Iterable[bytes]], token: str) -> Callable[..., Iterable[bytes]]:

@@ -73,5 +73,5 @@ def _read_chunked_body(request: HttpRequest) -> HttpResponse | None:
     if limit is not None and len(body) > limit:
         return error_response(413)
     meta["CONTENT_LENGTH"] = str(len(body))
-    request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
+    request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
     return None

@@ -32,6 +32,9 @@ SLUG_PATTERN = f"^{_SLUG}$"  # as the OpenAPI schema states it; checked with ful
 _SLUG_RE = re.compile(_SLUG)
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": SLUG_MAX_LENGTH, "pattern": SLUG_PATTERN}
+)
 class SlugField(StrictCharField):
     """An endpoint id as the SDK sends it: any text, but no control characters and no whitespace
     at either end (it would register a second endpoint for the same URL)."""
@@ -50,6 +53,16 @@ class SlugField(StrictCharField):
         return slug
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "uri",
+        "maxLength": URL_MAX_LENGTH,
+        "pattern": "^[hH][tT][tT][pP][sS]?://[^\\s\\\\@]+$",
+        "description": "An http(s) URL without credentials; outside DEVELOPMENT it must be on a public "
+        "address (or in ENDPOINTAPI_ALLOWED_NETWORKS).",
+    }
+)
 class EndpointUrlField(StrictCharField):
     """An absolute http(s) URL, read by the same parser the outbound transport requests it with
     (:func:`endpointapi.guard.parse_url`). Unlike Django's URLValidator it accepts hosts without a

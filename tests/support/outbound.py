@@ -3,6 +3,7 @@ socket connect made by this process (a `sys.addaudithook` on "socket.connect": n
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 from collections.abc import Iterator
@@ -29,9 +30,33 @@ _installed = False
 
 
 _lookups: list[list[Any]] = []
+_fences = 0
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class LeftLoopback(ConnectionRefusedError):
+    """Raised by the audit hook inside `loopback_only()`: an attempt to reach beyond loopback."""
+
+
+def _is_loopback(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and the like
+    if host in _LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _fences and event in ("socket.connect", "socket.getaddrinfo"):
+        target = args[1] if event == "socket.connect" else args[0]
+        host = target[0] if isinstance(target, tuple) else target
+        if not _is_loopback(host):
+            raise LeftLoopback(f"test fence: {event} to {host!r} refused (tests stay on loopback)")
     if event == "socket.connect" and _recorders:
         with _lock:
             for recorder in _recorders:
@@ -47,6 +72,20 @@ def _install() -> None:
     if not _installed:
         sys.addaudithook(_audit)  # audit hooks cannot be removed: one, switched by the lists
         _installed = True
+
+
+@contextmanager
+def loopback_only() -> Iterator[None]:
+    """Inside the block, any DNS lookup or connect beyond loopback fails (as a refused connection)."""
+    global _fences
+    with _lock:
+        _install()
+        _fences += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _fences -= 1
 
 
 @contextmanager
