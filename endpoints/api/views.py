@@ -26,6 +26,11 @@ class EnvironmentAPIView(APIView):
 
 
 UNAUTHORIZED = {401: OpenApiResponse(s.ErrorOutput, description="Invalid or Missing API key")}
+THROTTLED = {
+    429: OpenApiResponse(
+        s.ErrorOutput, description="Rate limited (KONGFLOW_THROTTLE_*); the Retry-After header says when to retry."
+    )
+}
 
 
 class WhoamiView(EnvironmentAPIView):
@@ -41,7 +46,7 @@ class EndpointRegisterView(EnvironmentAPIView):
 
     @extend_schema(
         request=s.EndpointRegisterInput,
-        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED},
+        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED, **THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = s.EndpointRegisterInput(data=request.data)
@@ -59,7 +64,7 @@ class EndpointValidateView(EnvironmentAPIView):
 
     @extend_schema(
         request=s.EndpointValidateInput,
-        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED},
+        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED, **THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = s.EndpointValidateInput(data=request.data)
@@ -84,6 +89,7 @@ class EndpointIndexView(EnvironmentAPIView):
             400: s.ErrorOutput,
             404: s.ErrorOutput,
             **UNAUTHORIZED,
+            **THROTTLED,
         },
     )
     def post(self, request: Request, endpoint_slug: str) -> Response:
@@ -103,7 +109,7 @@ class EndpointIndexView(EnvironmentAPIView):
         return Response(s.EndpointIndexOutput(index).data, status=code)
 
 
-HOOK_RESPONSES = {200: s.HookOutput, 403: s.ErrorOutput, 404: s.ErrorOutput}
+HOOK_RESPONSES = {200: s.HookOutput, 403: s.ErrorOutput, 404: s.ErrorOutput, **THROTTLED}
 
 
 class EndpointIndexHookView(APIView):
