@@ -188,3 +188,13 @@ def test_chunked_bodies_are_read_and_bounded_behind_gunicorn(dev_environment, sd
         assert huge.json() == {"error": "Request body is too large"}
         missing = requests.get(f"{web.url}/api/missing", timeout=10)
         assert (missing.status_code, missing.json()) == (404, {"error": "Not found"})
+
+
+def test_an_overlong_version_header_is_cut_to_the_column_not_a_server_error(auth_client):
+    from tests.support.misbehaving import MisbehavingEndpoint
+
+    with MisbehavingEndpoint() as server:
+        url = server.route("/api/trigger", lambda h: h.json(200, {"ok": True}, headers={"trigger-version": "9" * 80}))
+        response = auth_client.post("/api/v1/endpoints", {"id": "e", "url": url}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["version"] == "9" * 50

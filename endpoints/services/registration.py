@@ -74,6 +74,8 @@ def _registration_message(exc: EndpointApiError) -> str:
 def _upsert_and_index(
     *, environment: RuntimeEnvironment, slug: str, url: str, version: str | None, sdk_version: str | None
 ) -> Registration:
+    # Version headers come from the endpoint: cut to the column, never a database error.
+    version, sdk_version = _column(version), _column(sdk_version)
     # A database failure propagates: it is the server's fault (500/503), never the caller's 400.
     with transaction.atomic():
         endpoint = _endpoint_upsert(
@@ -85,6 +87,10 @@ def _upsert_and_index(
         extra={"endpoint_id": endpoint.id, "environment_id": environment.id, "index_id": index.id},
     )
     return Registration(endpoint=endpoint, index=index)
+
+
+def _column(value: str | None) -> str | None:
+    return value[: Endpoint._meta.get_field("version").max_length] if value else value
 
 
 def _endpoint_upsert(

@@ -80,8 +80,9 @@ def reject_unstorable(data: dict[str, Any]) -> None:
 
 def store_versions(endpoint: Endpoint, result: IndexResult) -> None:
     """One UPDATE when a version header changed; an absent header leaves its column as it is (§2.12)."""
-    version = result.trigger_version or endpoint.version
-    sdk_version = result.trigger_sdk_version or endpoint.sdk_version
+    limit = Endpoint._meta.get_field("version").max_length  # version headers come from the endpoint
+    version = (result.trigger_version or endpoint.version)[:limit]
+    sdk_version = (result.trigger_sdk_version or endpoint.sdk_version)[:limit]
     if (version, sdk_version) != (endpoint.version, endpoint.sdk_version):
         endpoint.version, endpoint.sdk_version = version, sdk_version
         Endpoint.objects.filter(id=endpoint.id).update(
