@@ -17,7 +17,7 @@ from tests.support.web import WebProcess
 
 
 @pytest.mark.parametrize("debug", [False, True])
-@pytest.mark.parametrize("path", ["/api/nope", "/api/v2/endpoints", "/api/v1/endpoints/a/b/c/d/e/f", "/api/"])
+@pytest.mark.parametrize("path", ["/api", "/api/nope", "/api/v2/endpoints", "/api/v1/endpoints/a/b/c/d/e/f", "/api/"])
 def test_unknown_api_routes_are_json_404s_even_with_debug_on(client, settings, db, debug, path):
     settings.DEBUG = debug
     response = client.get(path)

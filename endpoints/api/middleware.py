@@ -41,7 +41,7 @@ class ApiJsonMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(API_PREFIX):
+        if not (request.path_info.startswith(API_PREFIX) or request.path_info == API_PREFIX.rstrip("/")):
             return self.get_response(request)
         early = _check_headers(request) or _read_chunked_body(request)
         response = early or self.get_response(request)
