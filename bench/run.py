@@ -28,6 +28,12 @@ os.environ.update(
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
         "CELERY_TASK_DEFAULT_QUEUE": f"kongflow-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
+        # The SDK endpoints of the PRODUCTION environment listen on loopback.
+        "ENDPOINTAPI_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        # Measure the service, not its abuse limits (empty = off).
+        "KONGFLOW_THROTTLE_REGISTER": "",
+        "KONGFLOW_THROTTLE_INDEX": "",
+        "KONGFLOW_THROTTLE_HOOK": "",
     }
 )
 KEY = "tr_dev_kongflowBench0001"

@@ -21,6 +21,7 @@ from endpointapi.errors import (
     Issue,
     ResponseTooLarge,
 )
+from endpointapi.guard import AddressPolicy, ForbiddenAddress
 from endpointapi.schemas import IndexDocument
 from endpointapi.transport import shared_session
 from endpointapi.types import (
@@ -43,6 +44,7 @@ from endpointapi.types import (
 __all__ = [
     "Action",
     "ActionNotSupported",
+    "AddressPolicy",
     "ClientConfig",
     "DeliverEventResult",
     "EndpointApiClient",
@@ -55,6 +57,7 @@ __all__ = [
     "EndpointUnauthorized",
     "EndpointUnreachable",
     "ExecuteJobResult",
+    "ForbiddenAddress",
     "HttpSourceResult",
     "IndexDocument",
     "IndexResult",

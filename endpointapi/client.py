@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
@@ -56,6 +56,9 @@ logger = logging.getLogger("endpointapi")
 T = TypeVar("T")
 
 MAX_REDIRECTS = 5
+CROSS_ORIGIN_HINT = (
+    "The API key is only sent to the origin the endpoint was registered with: register that URL instead."
+)
 RAW_PREVIEW_CHARS = 2000
 #: The SDK's answer to an action it does not know (end of its switch statement).
 SDK_UNKNOWN_ACTION_MESSAGE = "Method not allowed"
@@ -464,6 +467,7 @@ class EndpointApiClient:
                     url,
                     action=action.value,
                     endpoint_url=self.url,
+                    policy=self.config.address_policy,
                     headers=headers,
                     body=body,
                     connect_timeout=self.config.connect_timeout,
@@ -494,10 +498,10 @@ class EndpointApiClient:
     ) -> str | EndpointRedirect:
         """The next URL to POST to, or the error to raise.
 
-        Followed redirects keep the POST and its body (the endpoint protocol has no GET). Like the
-        original's fetch they may change origin (apex to www, another port): the endpoint's owner
-        chose the target and holds the key already. They never downgrade https to http, which
-        would send the key in clear text.
+        Followed redirects keep the POST and its body (the endpoint protocol has no GET). The key
+        only ever goes to the origin the endpoint was registered with: same-origin redirects (and
+        http -> https of the same host) are followed, any other origin ends the call with an error
+        naming the target. Each hop is checked by the guard like the first request.
         """
         location = response.headers.get("location")
         context: dict[str, Any] = {
@@ -511,10 +515,12 @@ class EndpointApiClient:
         if not follow:
             return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
         target = urljoin(url, location)
-        if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting from https to {location}", **context)
-        if urlsplit(target).scheme not in ("http", "https"):
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
+        if not transport.redirect_allowed(self.url, target):
+            return EndpointRedirect(
+                f"Endpoint {self.url} is redirecting to {transport.sanitize_url(target)}, another origin",
+                hint=CROSS_ORIGIN_HINT,
+                **context,
+            )
         if hop >= MAX_REDIRECTS:
             return EndpointRedirect(f"Endpoint {self.url} is redirecting too many times", **context)
         return target

@@ -1,6 +1,8 @@
-"""HTTP plumbing: the per-process session, one POST with timeouts, a total deadline and a size cap.
+"""HTTP plumbing: the per-process session, one guarded POST with timeouts, a deadline and a size cap.
 
-Everything ``requests``/``urllib3`` can raise is translated into :mod:`endpointapi.errors` here.
+Every request is checked by :mod:`endpointapi.guard` first and then connects only to the address
+that was checked (:class:`PinnedAdapter`). Everything ``requests``/``urllib3`` can raise is
+translated into :mod:`endpointapi.errors` here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from endpointapi import guard
 from endpointapi.errors import (
     EndpointApiError,
     EndpointConnectionError,
@@ -27,8 +30,18 @@ from endpointapi.errors import (
     InvalidJSON,
     ResponseTooLarge,
 )
+from endpointapi.guard import AddressPolicy
 
-__all__ = ["RawResponse", "new_session", "same_origin", "sanitize_url", "send", "shared_session"]
+__all__ = [
+    "PinnedAdapter",
+    "RawResponse",
+    "new_session",
+    "redirect_allowed",
+    "same_origin",
+    "sanitize_url",
+    "send",
+    "shared_session",
+]
 
 CHUNK_SIZE = 64 * 1024
 POOL_SIZE = 32
@@ -36,6 +49,32 @@ POOL_SIZE = 32
 _lock = threading.Lock()
 _session: requests.Session | None = None
 _session_pid: int | None = None
+#: Attribute of a PreparedRequest holding ``(address, hostname)``: where :class:`PinnedAdapter` connects.
+PIN_ATTRIBUTE = "_endpointapi_pin"
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address the guard checked, never to a fresh resolution of the host name.
+
+    The pool is chosen by that address (so a kept-alive connection is only reused for the same
+    address); TLS still sends the host name as SNI and verifies the certificate against it.
+    """
+
+    def build_connection_pool_key_attributes(  # type: ignore[override]
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        params, kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params: dict[str, Any] = dict(params)
+        pool_kwargs: dict[str, Any] = dict(kwargs)
+        pin = getattr(request, PIN_ATTRIBUTE, None)
+        if pin is None:
+            raise requests.exceptions.InvalidURL("endpointapi: request without a checked address")
+        address, hostname = pin
+        host_params["host"] = address
+        if host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = hostname
+            pool_kwargs["assert_hostname"] = hostname
+        return host_params, pool_kwargs
 
 
 def new_session() -> requests.Session:
@@ -48,7 +87,7 @@ def new_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
+    adapter = PinnedAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -103,6 +142,18 @@ def same_origin(a: str, b: str) -> bool:
         return False
 
 
+def redirect_allowed(registered_url: str, target_url: str) -> bool:
+    """The key only goes to the registered origin: same scheme, host and port, or http -> https
+    of the same host (an upgrade). Anything else is another origin and is not followed."""
+    try:
+        registered, target = guard.parse_url(registered_url), guard.parse_url(target_url)
+    except guard.InvalidUrl:
+        return False
+    if registered.origin == target.origin:
+        return True
+    return registered.scheme == "http" and target.scheme == "https" and registered.host == target.host
+
+
 @dataclass(frozen=True)
 class RawResponse:
     status_code: int
@@ -120,61 +171,48 @@ def send(
     session: requests.Session,
     url: str,
     *,
-    action: str,
-    endpoint_url: str,
+    policy: AddressPolicy,
     headers: dict[str, str | bytes],
     body: bytes | None,
     connect_timeout: float,
     read_timeout: float,
     max_bytes: int,
+    action: str | None = None,
+    endpoint_url: str | None = None,
 ) -> RawResponse:
-    """POST once (no redirects). The whole answer must arrive within ``read_timeout`` seconds.
+    """POST once (no redirects) to an address ``policy`` allows; the whole answer must arrive
+    within ``read_timeout`` seconds and hold at most ``max_bytes``.
 
-    ``endpoint_url`` is the registered URL used in messages (``url`` may be a redirect target).
+    The host is resolved once, every address checked (:class:`~endpointapi.guard.ForbiddenAddress`
+    before any connection otherwise), and the connection made to a checked address, trying the
+    next one only when one refuses the connection. ``endpoint_url`` is the URL named in messages
+    (``url`` may be a redirect target); ``action`` only labels errors.
     """
-    context: dict[str, Any] = {"action": action, "url": endpoint_url}
-    unreachable = f"Could not connect to endpoint {endpoint_url}"
+    shown = endpoint_url or url
+    context: dict[str, Any] = {"action": action, "url": shown}
+    unreachable = f"Could not connect to endpoint {shown}"
+    try:
+        target = guard.parse_url(url)
+    except guard.InvalidUrl as exc:
+        raise EndpointConnectionError(unreachable, retryable=False, hint=f"{exc}", **context) from exc
+    if not isinstance(session.get_adapter(target.url), PinnedAdapter):
+        raise TypeError("endpointapi.transport.send needs a session from transport.new_session()")
+    addresses = guard.resolve(target, policy, action=action, url=shown)
     started = time.perf_counter()
     deadline = time.monotonic() + read_timeout
-    try:
-        response = session.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=(connect_timeout, read_timeout),
-            allow_redirects=False,
-            stream=True,
-        )
-    except requests.exceptions.ConnectTimeout as exc:
-        raise EndpointTimeout(f"{unreachable}. Timed out after {_seconds(connect_timeout)}s", **context) from exc
-    except requests.exceptions.Timeout as exc:
-        raise EndpointTimeout(f"{unreachable}. Timed out after {_seconds(read_timeout)}s", **context) from exc
-    except requests.exceptions.SSLError as exc:
-        raise EndpointConnectionError(
-            unreachable, hint="The TLS handshake failed: check the endpoint's certificate.", **context
-        ) from exc
-    except (
-        requests.exceptions.InvalidURL,
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        requests.exceptions.URLRequired,
-    ) as exc:
-        raise EndpointConnectionError(
-            unreachable, retryable=False, hint="The endpoint URL is not a valid http(s) URL.", **context
-        ) from exc
-    except requests.exceptions.InvalidHeader as exc:
-        raise EndpointConnectionError(
-            unreachable, retryable=False, hint="A request header value is not valid (line breaks?).", **context
-        ) from exc
-    except requests.exceptions.RequestException as exc:
-        raise EndpointConnectionError(unreachable, **context) from exc
-    except (urllib3.exceptions.LocationParseError, ValueError) as exc:
-        # Some malformed hosts (e.g. "a..b") only fail when urllib3 connects, unwrapped by requests.
-        raise EndpointConnectionError(
-            unreachable, retryable=False, hint="The endpoint URL is not a valid http(s) URL.", **context
-        ) from exc
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise EndpointConnectionError(unreachable, **context) from exc
+    for position, address in enumerate(addresses):
+        prepared = session.prepare_request(requests.Request("POST", target.url, headers=headers, data=body))
+        prepared.headers["Host"] = target.host_header
+        setattr(prepared, PIN_ATTRIBUTE, (address, target.host))
+        try:
+            response = _send_prepared(session, prepared, connect_timeout, read_timeout, unreachable, context)
+        except _Refused as refused:
+            if position + 1 < len(addresses):
+                continue  # nothing was sent: the next checked address may answer
+            raise refused.error from refused.error.__cause__
+        break
+    else:  # pragma: no cover - the loop either breaks or raises
+        raise EndpointConnectionError(unreachable, **context)
 
     try:
         content = _read_body(
@@ -196,6 +234,62 @@ def send(
         url=url,
         duration=time.perf_counter() - started,
     )
+
+
+class _Refused(Exception):
+    """The connection to one address was refused (nothing sent); carries the error to raise."""
+
+    def __init__(self, error: EndpointConnectionError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _send_prepared(
+    session: requests.Session,
+    prepared: requests.PreparedRequest,
+    connect_timeout: float,
+    read_timeout: float,
+    unreachable: str,
+    context: dict[str, Any],
+) -> requests.Response:
+    try:
+        return session.send(prepared, timeout=(connect_timeout, read_timeout), allow_redirects=False, stream=True)
+    except requests.exceptions.ConnectTimeout as exc:
+        raise EndpointTimeout(f"{unreachable}. Timed out after {_seconds(connect_timeout)}s", **context) from exc
+    except requests.exceptions.Timeout as exc:
+        raise EndpointTimeout(f"{unreachable}. Timed out after {_seconds(read_timeout)}s", **context) from exc
+    except requests.exceptions.SSLError as exc:
+        raise EndpointConnectionError(
+            unreachable, hint="The TLS handshake failed: check the endpoint's certificate.", **context
+        ) from exc
+    except (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.URLRequired,
+    ) as exc:
+        raise EndpointConnectionError(
+            unreachable, retryable=False, hint="The endpoint URL is not a valid http(s) URL.", **context
+        ) from exc
+    except requests.exceptions.InvalidHeader as exc:
+        raise EndpointConnectionError(
+            unreachable, retryable=False, hint="A request header value is not valid (line breaks?).", **context
+        ) from exc
+    except requests.exceptions.ConnectionError as exc:
+        error = EndpointConnectionError(unreachable, **context)
+        error.__cause__ = exc
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, urllib3.exceptions.NewConnectionError):
+            raise _Refused(error) from exc
+        raise error from exc
+    except requests.exceptions.RequestException as exc:
+        raise EndpointConnectionError(unreachable, **context) from exc
+    except (urllib3.exceptions.LocationParseError, ValueError) as exc:
+        raise EndpointConnectionError(
+            unreachable, retryable=False, hint="The endpoint URL is not a valid http(s) URL.", **context
+        ) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise EndpointConnectionError(unreachable, **context) from exc
 
 
 def _socket_of(raw: urllib3.BaseHTTPResponse) -> socket.socket | None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from endpointapi.guard import AddressPolicy
+
 if TYPE_CHECKING:
     from endpointapi.schemas import IndexDocument
 
@@ -71,6 +73,9 @@ class ClientConfig:
     retry_backoff: float = 0.2
     user_agent: str = "triggerdotdev-server/2.0.0"
     api_version: str = "2023-09-29"
+    #: Which addresses may be called (resolved once, every address checked, the connection pinned).
+    #: The default refuses every non-public address.
+    address_policy: AddressPolicy = field(default_factory=AddressPolicy)
     #: Called once per HTTP attempt; exceptions raised by it are logged and swallowed.
     on_request: Callable[[RequestRecord], None] | None = field(default=None, compare=False)
 

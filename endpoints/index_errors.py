@@ -13,6 +13,11 @@ HINTS: dict[str, str] = {
     "TIMEOUT": "The endpoint took too long to answer; check your app's logs or raise ENDPOINTAPI_INDEX_READ_TIMEOUT.",
     "UNAUTHORIZED": "The endpoint's TRIGGER_API_KEY must be this environment's secret API key.",
     "HTTP_ERROR": "The endpoint answered with an error status; is the URL your Trigger.dev handler?",
+    "REDIRECT": "The endpoint redirects to another origin, which is never sent the API key: register that URL instead.",
+    "FORBIDDEN_ADDRESS": (
+        "The endpoint URL is a private, loopback or link-local address this environment may not call; "
+        "an operator can allow a network with ENDPOINTAPI_ALLOWED_NETWORKS."
+    ),
     "REDIRECT_LOOP": "Register the final URL of your endpoint instead of one that keeps redirecting.",
     "REDIRECT_WITHOUT_LOCATION": "The endpoint redirected without a Location header; register its final URL.",
     "RESPONSE_TOO_LARGE": "The index document is larger than ENDPOINTAPI_MAX_RESPONSE_BYTES allows.",

@@ -26,12 +26,14 @@ def _serve_worker_metrics(**kwargs) -> None:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         logger.warning("celery.metrics_disabled: KONGFLOW_WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR")
         return
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
+
+    from kongflow.metrics_auth import serve_worker_metrics
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
-    start_http_server(port, addr=os.environ.get("KONGFLOW_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
+    serve_worker_metrics(port, os.environ.get("KONGFLOW_WORKER_METRICS_ADDR", "0.0.0.0"), registry)  # noqa: S104
 
 
 @worker_process_shutdown.connect

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from endpointapi.guard import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "endpoints.api.middleware.ApiJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +117,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "endpoints.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Throttles identify deploy-hook callers by address: trust X-Forwarded-For only behind this
+    # many proxies (0: the peer address; a client could otherwise pick its own identity).
+    "NUM_PROXIES": env.int("KONGFLOW_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kongflow endpoints API",
@@ -161,12 +167,48 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Cache (throttling) -----------------------------------------------------------------------
+# CACHE_URL wins; else a Redis broker is used for the cache too; else (embedded defaults) each
+# process keeps its own counters in memory.
+_cache_url = env.str("CACHE_URL", default="") or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "kongflow",
+            # Fail fast: a throttle that cannot reach Redis lets the request through.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+elif _cache_url:
+    CACHES = {"default": env.cache_url_config(_cache_url)}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kongflow"}}
+
 # --- Kongflow ---------------------------------------------------------------------------------
 ENDPOINTAPI_CONNECT_TIMEOUT = env.float("ENDPOINTAPI_CONNECT_TIMEOUT", default=3.0)
 ENDPOINTAPI_READ_TIMEOUT = env.float("ENDPOINTAPI_READ_TIMEOUT", default=15.0)
 ENDPOINTAPI_INDEX_READ_TIMEOUT = env.float("ENDPOINTAPI_INDEX_READ_TIMEOUT", default=30.0)
 ENDPOINTAPI_MAX_RESPONSE_BYTES = env.int("ENDPOINTAPI_MAX_RESPONSE_BYTES", default=10 * 1024 * 1024)
 ENDPOINTAPI_RETRIES = env.int("ENDPOINTAPI_RETRIES", default=1)
+# Outbound guard: outside DEVELOPMENT, endpoints may only be on public addresses, plus these
+# networks (comma-separated CIDRs, e.g. the docker-compose network of self-hosted endpoints).
+ENDPOINTAPI_ALLOWED_NETWORKS = env.str("ENDPOINTAPI_ALLOWED_NETWORKS", default="")
+try:
+    parse_networks(ENDPOINTAPI_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+
+# Abuse limits (DRF rate syntax, e.g. "60/min"; empty = off), read on every request.
+KONGFLOW_THROTTLE_REGISTER = env.str("KONGFLOW_THROTTLE_REGISTER", default="60/min")  # per environment
+KONGFLOW_THROTTLE_INDEX = env.str("KONGFLOW_THROTTLE_INDEX", default="60/min")  # per environment
+KONGFLOW_THROTTLE_HOOK = env.str("KONGFLOW_THROTTLE_HOOK", default="120/min")  # per client address
+# Request headers larger than this in total are answered 431 (gunicorn refuses a single header
+# line over 8190 bytes itself).
+KONGFLOW_MAX_HEADER_BYTES = env.int("KONGFLOW_MAX_HEADER_BYTES", default=16 * 1024)
+# When set, GET /metrics (and the worker's metrics port) need `Authorization: Bearer <token>`.
+KONGFLOW_METRICS_TOKEN = env.str("KONGFLOW_METRICS_TOKEN", default="")
 
 # How long POST /api/v1/endpoints/<slug>/index waits for the index to finish before answering 202.
 KONGFLOW_INDEX_API_WAIT_SECONDS = env.float("KONGFLOW_INDEX_API_WAIT_SECONDS", default=20.0)

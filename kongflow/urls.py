@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kongflow import health
+from kongflow import health, metrics_auth
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", include("endpoints.api.urls")),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_auth.metrics, name="prometheus-django-metrics"),
 ]

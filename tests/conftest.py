@@ -8,6 +8,14 @@ DEV_KEY = "tr_dev_kongflowTestKey0001"
 PROD_KEY = "tr_prod_kongflowTestKey0001"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters (local memory) must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def environment(db):
     return factories.RuntimeEnvironmentFactory()

@@ -11,9 +11,13 @@ os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kongf
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"kongflow-test-{os.getpid()}")
 os.environ.setdefault("KONGFLOW_VAR_DIR", "/tmp/kongflow-test-var")
+# The SDK fixtures of PRODUCTION environments listen on loopback; guard tests override this.
+os.environ.setdefault("ENDPOINTAPI_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 
 from kongflow.settings import *  # noqa: E402, F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_AUTOREFRESH = True
+# Throttle counters in memory (per process), cleared between tests by an autouse fixture.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kongflow-tests"}}

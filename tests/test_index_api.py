@@ -44,12 +44,23 @@ def test_index_request_cannot_reach_another_environments_endpoint(auth_client, d
     assert auth_client.post("/api/v1/endpoints/theirs/index", {}, format="json").status_code == 404
 
 
+STATS = {
+    "jobs": 2,
+    "sources": 0,
+    "webhooks": 0,
+    "dynamicTriggers": 0,
+    "dynamicSchedules": 0,
+    "disabledJobs": 1,
+    "httpEndpoints": 0,
+}
+
+
 @pytest.mark.parametrize(
     ("status", "extra", "expected"),
     [
         (IndexStatus.PENDING, {}, {}),
         (IndexStatus.STARTED, {}, {}),
-        (IndexStatus.SUCCESS, {"stats": {"jobs": 2}}, {"stats": {"jobs": 2}}),
+        (IndexStatus.SUCCESS, {"stats": STATS}, {"stats": STATS}),
         (
             IndexStatus.FAILURE,
             {"error": {"code": "TIMEOUT", "message": "m", "hint": "h"}},

@@ -231,23 +231,31 @@ def test_invalid_document_keeps_the_raw_issues(broken, db):
     assert not Job.objects.exists()
 
 
-def test_redirects_are_followed_and_the_new_url_stored(broken, dev_environment, sdk_basic):
-    target = sdk_basic.url
-    endpoint = _endpoint_at(
-        broken.route("/moved", lambda h: h._send(308, b"", headers={"Location": target})), environment=dev_environment
-    )
+def test_same_origin_redirects_are_followed_and_the_new_url_stored_with_the_success(broken, db):
+    target = broken.route("/final", lambda h: h.json(200, VALID_DOCUMENT))
+    endpoint = _endpoint_at(broken.route("/moved", lambda h: h._send(308, b"", headers={"Location": "/final"})))
     index, _ = request_and_run(endpoint)
     assert index.status == IndexStatus.SUCCESS, index.error
     endpoint.refresh_from_db()
     assert endpoint.url == target
 
 
-def test_five_redirects_are_followed_the_sixth_is_a_loop(broken, dev_environment, sdk_basic):
-    target = sdk_basic.url
+def test_a_redirect_whose_index_fails_leaves_the_stored_url_alone(broken, db):
+    broken.route("/final", lambda h: h._send(200, b"<html>moved</html>", "text/html"))
+    url = broken.route("/moved", lambda h: h._send(308, b"", headers={"Location": "/final"}))
+    endpoint = _endpoint_at(url)
+    index, _ = request_and_run(endpoint)
+    assert (index.status, index.error["code"]) == (IndexStatus.FAILURE, "INVALID_JSON")
+    endpoint.refresh_from_db()
+    assert endpoint.url == url
+
+
+def test_five_redirects_are_followed_the_sixth_is_a_loop(broken, db):
+    broken.route("/final", lambda h: h.json(200, VALID_DOCUMENT))
     for hop in range(5):
-        nxt = f"/hop{hop + 1}" if hop < 4 else target
+        nxt = f"/hop{hop + 1}" if hop < 4 else "/final"
         broken.route(f"/hop{hop}", lambda h, nxt=nxt: h._send(302, b"", headers={"Location": nxt}))
-    endpoint = _endpoint_at(broken.base + "/hop0", environment=dev_environment)
+    endpoint = _endpoint_at(broken.base + "/hop0")
     index, _ = request_and_run(endpoint)
     assert index.status == IndexStatus.SUCCESS, index.error
     assert len([p for p, _ in broken.requests if p.startswith("/hop")]) == 5

@@ -174,19 +174,17 @@ def test_urls_without_a_tld_or_with_ipv6_are_accepted(url):
     assert data.validated_data["url"] == url
 
 
-def test_a_url_that_redirects_to_the_endpoint_registers_and_the_index_moves_it(auth_client, sdk_basic):
-    from endpoints.services.indexing import endpoint_index_run
+def test_a_url_that_redirects_to_another_origin_is_not_registered_and_the_key_stays_home(auth_client, sdk_basic):
     from tests.support.misbehaving import MisbehavingEndpoint
 
     with MisbehavingEndpoint() as old_host:
         url = old_host.route("/api/trigger", lambda h: h._send(308, b"", headers={"Location": sdk_basic.url}))
         response = register(auth_client, url)
-        assert response.status_code == 200, response.content
-        assert response.json()["url"] == url  # stored as registered, like the original
-        assert endpoint_index_run(index_id=response.json()["endpointIndex"]["id"]) is None
-    index = EndpointIndex.objects.get()
-    assert index.status == "SUCCESS", index.error
-    assert Endpoint.objects.get().url == sdk_basic.url  # the index followed the redirect and kept it
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith(f"Endpoint {url} is redirecting to {sdk_basic.url}, another origin")
+    assert "register that URL instead" in error
+    assert not Endpoint.objects.exists()
 
 
 def test_registering_a_soft_deleted_endpoint_brings_it_back(auth_client, sdk_basic):

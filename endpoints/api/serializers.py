@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
+from endpointapi.guard import InvalidUrl, parse_url
+from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
 from endpoints.utils import js_iso, nul_path
 
 
@@ -20,34 +22,85 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class EndpointUrlField(StrictCharField):
-    """An absolute http(s) URL. Unlike Django's URLValidator it accepts hosts without a TLD
-    (`http://web:3000/api/trigger` in docker-compose), as the original's `new URL()` check does."""
+URL_MAX_LENGTH = 2000
+SLUG_MAX_LENGTH = 200
+#: No control characters anywhere, no whitespace at either end ("slug\t" is not a second "slug").
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+_SPACE = "\\s\\u00a0\\u1680\\u2000-\\u200b\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_SLUG = f"[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?"
+SLUG_PATTERN = f"^{_SLUG}$"  # as the OpenAPI schema states it; checked with fullmatch ("$" allows a final \n)
+_SLUG_RE = re.compile(_SLUG)
 
-    default_error_messages = {"invalid": "Invalid url"}
+
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": SLUG_MAX_LENGTH, "pattern": SLUG_PATTERN}
+)
+class SlugField(StrictCharField):
+    """An endpoint id as the SDK sends it: any text, but no control characters and no whitespace
+    at either end (it would register a second endpoint for the same URL)."""
+
+    default_error_messages = {
+        "invalid_slug": "must not start or end with whitespace or contain control characters",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=2000, **kwargs)
+        super().__init__(max_length=SLUG_MAX_LENGTH, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        slug = super().to_internal_value(data)
+        if not _SLUG_RE.fullmatch(slug):
+            self.fail("invalid_slug")
+        return slug
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "uri",
+        "maxLength": URL_MAX_LENGTH,
+        "pattern": "^[hH][tT][tT][pP][sS]?://[^\\s\\\\@]+$",
+        "description": "An http(s) URL without credentials; outside DEVELOPMENT it must be on a public "
+        "address (or in ENDPOINTAPI_ALLOWED_NETWORKS).",
+    }
+)
+class EndpointUrlField(StrictCharField):
+    """An absolute http(s) URL, read by the same parser the outbound transport requests it with
+    (:func:`endpointapi.guard.parse_url`). Unlike Django's URLValidator it accepts hosts without a
+    TLD (`http://web:3000/api/trigger` in docker-compose), as the original's `new URL()` does."""
+
+    default_error_messages = {
+        "invalid": "Invalid url",
+        "credentials": "Endpoint URLs must not contain credentials (user:password@)",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=URL_MAX_LENGTH, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         url = super().to_internal_value(data)
         try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            self.fail("invalid")
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-            self.fail("invalid")
+            parse_url(url)
+        except InvalidUrl as exc:
+            self.fail("credentials" if "credentials" in str(exc) else "invalid")
         return url
 
 
 class EndpointRegisterInput(serializers.Serializer):
-    id = StrictCharField(max_length=200, trim_whitespace=False)
+    id = SlugField()
     url = EndpointUrlField()
 
 
 class EndpointValidateInput(serializers.Serializer):
     url = EndpointUrlField()
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, never 0, 1 or "true" (zod's z.boolean())."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class StorableJSONField(serializers.JSONField):
@@ -63,88 +116,131 @@ class StorableJSONField(serializers.JSONField):
 class EndpointIndexInput(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
     data = StorableJSONField(required=False, allow_null=True)
-    force = serializers.BooleanField(required=False, default=False)
+    force = StrictBooleanField(required=False, default=False)
 
 
-def endpoint_index_output(index: EndpointIndex, *, include_data: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": index.id,
-        "endpointId": index.endpoint_id,
-        "createdAt": js_iso(index.created_at),
-        "updatedAt": js_iso(index.updated_at),
-        "source": index.source,
-        "sourceData": index.source_data,
-        "reason": index.reason,
-        "status": index.status,
-        "stats": index.stats,
-        "error": index.error,
-        "requests": index.requests,
-        "diff": index.diff,
-    }
-    if include_data:
-        body["data"] = index.data
-    return body
+# -- outputs: each one renders its response and is what the OpenAPI schema says about it ----------
 
 
-def endpoint_output(endpoint: Endpoint, *, index: EndpointIndex | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": endpoint.id,
-        "slug": endpoint.slug,
-        "url": endpoint.url,
-        "indexingHookIdentifier": endpoint.indexing_hook_identifier,
-        "version": endpoint.version,
-        "sdkVersion": endpoint.sdk_version,
-        "runChunkExecutionLimit": endpoint.run_chunk_execution_limit,
-        "startTaskThreshold": endpoint.start_task_threshold,
-        "beforeExecuteTaskThreshold": endpoint.before_execute_task_threshold,
-        "beforeCompleteTaskThreshold": endpoint.before_complete_task_threshold,
-        "afterCompleteTaskThreshold": endpoint.after_complete_task_threshold,
-        "environmentId": endpoint.environment_id,
-        "organizationId": endpoint.organization_id,
-        "projectId": endpoint.project_id,
-        "createdAt": js_iso(endpoint.created_at),
-        "updatedAt": js_iso(endpoint.updated_at),
-    }
-    if index is not None:
-        body["endpointIndex"] = endpoint_index_output(index)
-    return body
+class JsDateTimeField(serializers.DateTimeField):
+    """A date-time as JavaScript's Date#toJSON writes it (the v2 wire format)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return js_iso(value)
 
 
-def endpoint_index_status_output(index: EndpointIndex) -> dict[str, Any]:
-    """The CLI's poll shape (§3.5), discriminated on status."""
-    body: dict[str, Any] = {"status": index.status, "updatedAt": js_iso(index.updated_at)}
-    if index.status == IndexStatus.SUCCESS:
-        body["stats"] = index.stats or {}
-    elif index.status == IndexStatus.FAILURE:
-        error = index.error or {}
-        body["error"] = {k: v for k, v in error.items() if k in ("message", "raw", "code", "hint")}
-        body["error"].setdefault("message", "Indexing failed")
-    return body
+class ErrorOutput(serializers.Serializer):
+    """Every error of the API (rendered by ``endpoints.api.exceptions`` and the /api middleware)."""
+
+    error = serializers.CharField()
 
 
-def whoami_output(environment: RuntimeEnvironment) -> dict[str, Any]:
-    project, organization = environment.project, environment.organization
-    return {
-        "id": environment.id,
-        "slug": environment.slug,
-        "type": environment.type,
-        "createdAt": js_iso(environment.created_at),
-        "updatedAt": js_iso(environment.updated_at),
-        "pkApiKey": environment.pk_api_key,
-        "projectId": project.id,
-        "organizationId": organization.id,
-        "project": {
-            "id": project.id,
-            "slug": project.slug,
-            "name": project.name,
-            "createdAt": js_iso(project.created_at),
-            "updatedAt": js_iso(project.updated_at),
-        },
-        "organization": {
-            "id": organization.id,
-            "slug": organization.slug,
-            "title": organization.title,
-            "createdAt": js_iso(organization.created_at),
-            "updatedAt": js_iso(organization.updated_at),
-        },
-    }
+class IndexErrorOutput(serializers.Serializer):
+    code = serializers.CharField(required=False)
+    message = serializers.CharField()
+    hint = serializers.CharField(required=False)
+    raw = serializers.CharField(required=False)
+
+
+class IndexStatsOutput(serializers.Serializer):
+    jobs = serializers.IntegerField()
+    sources = serializers.IntegerField()
+    webhooks = serializers.IntegerField(required=False)
+    dynamicTriggers = serializers.IntegerField()
+    dynamicSchedules = serializers.IntegerField()
+    disabledJobs = serializers.IntegerField()
+    httpEndpoints = serializers.IntegerField()
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """A counter an older row lacks is 0 (``webhooks`` is only shown when recorded)."""
+        return super().to_representation({name: 0 for name in self.fields if name != "webhooks"} | dict(instance))
+
+
+_STATUSES = IndexStatus.choices
+
+
+class EndpointIndexOutput(serializers.Serializer):
+    id = serializers.CharField()
+    endpointId = serializers.CharField(source="endpoint_id")
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+    source = serializers.ChoiceField(choices=IndexSource.choices)
+    sourceData = serializers.JSONField(source="source_data", allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=_STATUSES)
+    stats = IndexStatsOutput(allow_null=True)
+    error = IndexErrorOutput(allow_null=True)
+    requests = serializers.IntegerField(help_text="How many index requests this run absorbed.")
+    diff = serializers.JSONField(allow_null=True, help_text="What changed against the previous SUCCESS.")
+
+
+class EndpointOutput(serializers.Serializer):
+    """An endpoint; ``endpointIndex`` is the run its registration requested."""
+
+    id = serializers.CharField()
+    slug = serializers.CharField()
+    url = serializers.CharField(allow_null=True)
+    indexingHookIdentifier = serializers.CharField(source="indexing_hook_identifier")
+    version = serializers.CharField()
+    sdkVersion = serializers.CharField(source="sdk_version")
+    runChunkExecutionLimit = serializers.IntegerField(source="run_chunk_execution_limit")
+    startTaskThreshold = serializers.IntegerField(source="start_task_threshold")
+    beforeExecuteTaskThreshold = serializers.IntegerField(source="before_execute_task_threshold")
+    beforeCompleteTaskThreshold = serializers.IntegerField(source="before_complete_task_threshold")
+    afterCompleteTaskThreshold = serializers.IntegerField(source="after_complete_task_threshold")
+    environmentId = serializers.CharField(source="environment_id")
+    organizationId = serializers.CharField(source="organization_id")
+    projectId = serializers.CharField(source="project_id")
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+    endpointIndex = serializers.SerializerMethodField()
+
+    @extend_schema_field(EndpointIndexOutput)
+    def get_endpointIndex(self, endpoint: Endpoint) -> dict[str, Any]:
+        return EndpointIndexOutput(self.context["index"]).data
+
+
+class IndexStatusOutput(serializers.Serializer):
+    """The CLI's poll shape (§3.5): ``stats`` on SUCCESS, ``error`` on FAILURE."""
+
+    status = serializers.ChoiceField(choices=_STATUSES)
+    updatedAt = JsDateTimeField(source="updated_at")
+    stats = IndexStatsOutput(required=False)
+    error = IndexErrorOutput(required=False)
+
+    def to_representation(self, instance: EndpointIndex) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": instance.status, "updatedAt": js_iso(instance.updated_at)}
+        if instance.status == IndexStatus.SUCCESS:
+            body["stats"] = IndexStatsOutput(instance.stats).data if instance.stats else {}
+        elif instance.status == IndexStatus.FAILURE:
+            error = {"message": "Indexing failed", **(instance.error or {})}
+            body["error"] = IndexErrorOutput(error).data
+        return body
+
+
+class NamedOutput(serializers.Serializer):
+    id = serializers.CharField()
+    slug = serializers.CharField()
+    createdAt = JsDateTimeField(source="created_at")
+    updatedAt = JsDateTimeField(source="updated_at")
+
+
+class ProjectOutput(NamedOutput):
+    name = serializers.CharField()
+
+
+class OrganizationOutput(NamedOutput):
+    title = serializers.CharField()
+
+
+class WhoamiOutput(NamedOutput):
+    type = serializers.ChoiceField(choices=EnvironmentType.choices)
+    pkApiKey = serializers.CharField(source="pk_api_key")
+    projectId = serializers.CharField(source="project_id")
+    organizationId = serializers.CharField(source="organization_id")
+    project = ProjectOutput()
+    organization = OrganizationOutput()
+
+
+class HookOutput(serializers.Serializer):
+    ok = serializers.BooleanField()

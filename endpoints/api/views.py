@@ -10,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from endpoints.api import schema
+from endpoints.api import schema  # noqa: F401 - registers the bearer-key scheme
 from endpoints.api import serializers as s
 from endpoints.api.authentication import HasEnvironment
+from endpoints.api.throttling import HookThrottle, IndexThrottle, RegisterThrottle
 from endpoints.models import IndexSource
 from endpoints.selectors import endpoint_get, endpoint_index_get
 from endpoints.services.hooks import endpoint_index_hook
@@ -24,21 +25,28 @@ class EnvironmentAPIView(APIView):
     permission_classes = [HasEnvironment]
 
 
-UNAUTHORIZED = {401: OpenApiResponse(schema.ErrorOutput, description="Invalid or Missing API key")}
+UNAUTHORIZED = {401: OpenApiResponse(s.ErrorOutput, description="Invalid or Missing API key")}
+THROTTLED = {
+    429: OpenApiResponse(
+        s.ErrorOutput, description="Rate limited (KONGFLOW_THROTTLE_*); the Retry-After header says when to retry."
+    )
+}
 
 
 class WhoamiView(EnvironmentAPIView):
-    @extend_schema(responses={200: schema.WhoamiOutput, **UNAUTHORIZED})
+    @extend_schema(responses={200: s.WhoamiOutput, **UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        return Response(s.whoami_output(request.auth))
+        return Response(s.WhoamiOutput(request.auth).data)
 
 
 class EndpointRegisterView(EnvironmentAPIView):
     """POST /api/v1/endpoints: PING the URL, upsert the endpoint, queue its index (CLI `dev`)."""
 
+    throttle_classes = [RegisterThrottle]
+
     @extend_schema(
         request=s.EndpointRegisterInput,
-        responses={200: schema.EndpointOutput, 400: schema.ErrorOutput, **UNAUTHORIZED},
+        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED, **THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = s.EndpointRegisterInput(data=request.data)
@@ -46,21 +54,23 @@ class EndpointRegisterView(EnvironmentAPIView):
         registration = endpoint_register(
             environment=request.auth, slug=data.validated_data["id"], url=data.validated_data["url"]
         )
-        return Response(s.endpoint_output(registration.endpoint, index=registration.index))
+        return Response(s.EndpointOutput(registration.endpoint, context={"index": registration.index}).data)
 
 
 class EndpointValidateView(EnvironmentAPIView):
     """POST /api/v1/endpoints/validate: register from a URL alone; the slug comes from VALIDATE."""
 
+    throttle_classes = [RegisterThrottle]
+
     @extend_schema(
         request=s.EndpointValidateInput,
-        responses={200: schema.EndpointOutput, 400: schema.ErrorOutput, **UNAUTHORIZED},
+        responses={200: s.EndpointOutput, 400: s.ErrorOutput, **UNAUTHORIZED, **THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = s.EndpointValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
         registration = endpoint_register_from_url(environment=request.auth, url=data.validated_data["url"])
-        return Response(s.endpoint_output(registration.endpoint, index=registration.index))
+        return Response(s.EndpointOutput(registration.endpoint, context={"index": registration.index}).data)
 
 
 class EndpointIndexView(EnvironmentAPIView):
@@ -69,14 +79,17 @@ class EndpointIndexView(EnvironmentAPIView):
     Waits up to KONGFLOW_INDEX_API_WAIT_SECONDS; answers 202 with the pending run after that.
     """
 
+    throttle_classes = [IndexThrottle]
+
     @extend_schema(
         request=s.EndpointIndexInput,
         responses={
-            200: OpenApiResponse(schema.EndpointIndexOutput, description="The finished run (also a FAILURE)."),
-            202: OpenApiResponse(schema.EndpointIndexOutput, description="Still running when the wait ran out."),
-            400: schema.ErrorOutput,
-            404: schema.ErrorOutput,
+            200: OpenApiResponse(s.EndpointIndexOutput, description="The finished run (also a FAILURE)."),
+            202: OpenApiResponse(s.EndpointIndexOutput, description="Still running when the wait ran out."),
+            400: s.ErrorOutput,
+            404: s.ErrorOutput,
             **UNAUTHORIZED,
+            **THROTTLED,
         },
     )
     def post(self, request: Request, endpoint_slug: str) -> Response:
@@ -93,10 +106,10 @@ class EndpointIndexView(EnvironmentAPIView):
         )
         index = endpoint_index_wait(index_id=index.id, timeout=settings.KONGFLOW_INDEX_API_WAIT_SECONDS)
         code = status.HTTP_200_OK if index.is_final else status.HTTP_202_ACCEPTED
-        return Response(s.endpoint_index_output(index), status=code)
+        return Response(s.EndpointIndexOutput(index).data, status=code)
 
 
-HOOK_RESPONSES = {200: schema.HookOutput, 403: schema.ErrorOutput, 404: schema.ErrorOutput}
+HOOK_RESPONSES = {200: s.HookOutput, 403: s.ErrorOutput, 404: s.ErrorOutput, **THROTTLED}
 
 
 class EndpointIndexHookView(APIView):
@@ -104,6 +117,7 @@ class EndpointIndexHookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [HookThrottle]
     parser_classes: list = []
 
     @extend_schema(operation_id="endpoint_index_hook_get", request=None, responses=HOOK_RESPONSES)
@@ -127,7 +141,7 @@ class EndpointIndexHookView(APIView):
 class EndpointIndexStatusView(EnvironmentAPIView):
     """GET /api/v1/endpointindex/<id>: the CLI polls this after registering."""
 
-    @extend_schema(responses={200: schema.IndexStatusOutput, 404: schema.ErrorOutput, **UNAUTHORIZED})
+    @extend_schema(responses={200: s.IndexStatusOutput, 404: s.ErrorOutput, **UNAUTHORIZED})
     def get(self, request: Request, index_id: str) -> Response:
         index = endpoint_index_get(environment=request.auth, index_id=index_id)
-        return Response(s.endpoint_index_status_output(index))
+        return Response(s.IndexStatusOutput(index).data)

@@ -27,7 +27,9 @@ def endpoint_probe(*, endpoint_id: str) -> int | None:
     endpoint = Endpoint.objects.select_related("environment").filter(id=endpoint_id, url__isnull=False).first()
     if endpoint is None:
         return None
-    client = endpoint_client(url=endpoint.url, api_key=endpoint.environment.api_key)
+    client = endpoint_client(
+        url=endpoint.url, api_key=endpoint.environment.api_key, environment_type=endpoint.environment.type
+    )
     try:
         result = client.probe_execution_timeout(PROBE_TIMEOUT_MS)
     except EndpointApiError as exc:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from endpointapi import EndpointApiError
+from endpointapi import EndpointApiError, EndpointRedirect, ForbiddenAddress
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
 from endpoints.services.clients import endpoint_client
@@ -29,11 +29,11 @@ class Registration:
 def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -> Registration:
     """PING the endpoint with the environment's key; on success upsert it and request an index."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key)
+    client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
     try:
         pong = client.ping(slug)
     except EndpointApiError as exc:
-        raise EndpointRegistrationError(exc.message) from exc
+        raise EndpointRegistrationError(_registration_message(exc)) from exc
     if not pong.ok:
         raise EndpointRegistrationError(pong.error or "Endpoint did not answer the ping")
     return _upsert_and_index(
@@ -48,11 +48,11 @@ def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -
 def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> Registration:
     """Like endpoint_register, but learns the slug from the endpoint's VALIDATE answer (§5.3)."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key)
+    client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
     try:
         validation = client.validate()
     except EndpointApiError as exc:
-        raise EndpointRegistrationError(exc.message) from exc
+        raise EndpointRegistrationError(_registration_message(exc)) from exc
     if not validation.ok or not validation.endpoint_id:
         raise EndpointRegistrationError(validation.error or "Endpoint did not validate")
     return _upsert_and_index(
@@ -64,23 +64,33 @@ def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> 
     )
 
 
+def _registration_message(exc: EndpointApiError) -> str:
+    """The endpoint's own wording (the CLI matches it); refusals and redirects add their advice."""
+    if isinstance(exc, ForbiddenAddress | EndpointRedirect) and exc.hint:
+        return f"{exc.message}. {exc.hint}"
+    return exc.message
+
+
 def _upsert_and_index(
     *, environment: RuntimeEnvironment, slug: str, url: str, version: str | None, sdk_version: str | None
 ) -> Registration:
-    try:
-        with transaction.atomic():
-            endpoint = _endpoint_upsert(
-                environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
-            )
-            index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-    except DatabaseError as exc:
-        logger.exception("endpoints.register.upsert_failed", extra={"environment_id": environment.id})
-        raise EndpointRegistrationError(str(exc)) from exc
+    # Version headers come from the endpoint: cut to the column, never a database error.
+    version, sdk_version = _column(version), _column(sdk_version)
+    # A database failure propagates: it is the server's fault (500/503), never the caller's 400.
+    with transaction.atomic():
+        endpoint = _endpoint_upsert(
+            environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
+        )
+        index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
     logger.info(
         "endpoints.registered",
         extra={"endpoint_id": endpoint.id, "environment_id": environment.id, "index_id": index.id},
     )
     return Registration(endpoint=endpoint, index=index)
+
+
+def _column(value: str | None) -> str | None:
+    return value[: Endpoint._meta.get_field("version").max_length] if value else value
 
 
 def _endpoint_upsert(

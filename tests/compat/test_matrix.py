@@ -19,6 +19,7 @@ import requests
 
 from endpointapi import (
     ActionNotSupported,
+    ClientConfig,
     EndpointApiClient,
     EndpointApiError,
     EndpointUnauthorized,
@@ -39,13 +40,14 @@ from tests.compat.cases import (
     Case,
     require_install,
 )
+from tests.support.outbound import LOOPBACK_POLICY
 from tests.support.sdk import RunningEndpoint
 
 pytestmark = pytest.mark.integration
 
 
 def _client(endpoint: RunningEndpoint, api_key: str = API_KEY) -> EndpointApiClient:
-    return EndpointApiClient(url=endpoint.url, api_key=api_key)
+    return EndpointApiClient(url=endpoint.url, api_key=api_key, config=ClientConfig(address_policy=LOOPBACK_POLICY))
 
 
 def _raw(endpoint: RunningEndpoint, action: str, **headers: str) -> requests.Response:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import time
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -34,17 +36,26 @@ from endpointapi import (
 )
 from tests.endpointapi.conftest import RawServer, read_request
 from tests.endpointapi.documents import document, interval_job, job, sdk20_document
+from tests.support.outbound import LOOPBACK_POLICY
 
 URL = "https://app.example.com/api/trigger"
 KEY = "tr_prod_s3cr3tK3yNeverLogged"
 INVALID_JSON = (
     "Could not parse response from endpoint. Make sure it points to the correct URL (you might be missing /api/trigger)"
 )
-FAST = ClientConfig(connect_timeout=1.0, read_timeout=0.5, index_read_timeout=0.5, retries=0, retry_backoff=0)
+FAST = ClientConfig(
+    address_policy=LOOPBACK_POLICY,
+    connect_timeout=1.0, read_timeout=0.5, index_read_timeout=0.5, retries=0, retry_backoff=0)
 
 
 def client(url: str = URL, **config) -> EndpointApiClient:
-    options = {"connect_timeout": 1.0, "read_timeout": 2.0, "index_read_timeout": 2.0, "retry_backoff": 0}
+    options = {
+        "address_policy": LOOPBACK_POLICY,
+        "connect_timeout": 1.0,
+        "read_timeout": 2.0,
+        "index_read_timeout": 2.0,
+        "retry_backoff": 0,
+    }
     options.update(config)
     return EndpointApiClient(url=url, api_key=KEY, config=ClientConfig(**options))
 
@@ -345,17 +356,36 @@ def test_other_actions_follow_same_origin_redirects_keeping_post_and_body():
 
 
 @responses.activate
-def test_cross_origin_redirects_are_followed_like_fetch_but_never_to_plain_http():
-    responses.post(URL, status=308, headers={"Location": "https://www.example.com/api/trigger"})
-    responses.post("https://www.example.com/api/trigger", json={"ok": True})
-    assert client().ping("x").ok  # apex -> www, as Vercel does
-    assert responses.calls[1].request.headers["x-trigger-endpoint-id"] == "x"
-    responses.replace(responses.POST, URL, status=307, headers={"Location": "http://app.example.com/api/trigger"})
-    responses.post("http://app.example.com/api/trigger", json={"ok": True})
-    with pytest.raises(EndpointRedirect) as excinfo:  # the key would travel in clear text
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://www.example.com/api/trigger",  # another host (apex -> www)
+        "https://app.example.com:8443/api/trigger",  # another port
+        "http://app.example.com/api/trigger",  # https -> http: the key would travel in clear text
+        "//evil.example/api/trigger",  # scheme-relative
+    ],
+)
+def test_redirects_to_another_origin_are_not_followed_the_key_stays_home(location):
+    responses.post(URL, status=307, headers={"Location": location})
+    responses.post(re.compile(r".*"), json={"ok": True})
+    with pytest.raises(EndpointRedirect) as excinfo:
         client().ping("x")
-    assert excinfo.value.location == "http://app.example.com/api/trigger"
-    assert len(responses.calls) == 3
+    error = excinfo.value
+    assert error.message.startswith(f"Endpoint {URL} is redirecting to ") and "another origin" in error.message
+    assert urljoin(URL, location).split("://", 1)[1].split("/")[0] in error.message  # names the target
+    assert "register that URL instead" in error.hint
+    assert error.location == location and error.retryable is False
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_http_to_https_of_the_same_host_is_followed():
+    plain = "http://app.example.com/api/trigger"
+    responses.post(plain, status=308, headers={"Location": URL})
+    responses.post(URL, json={"ok": True})
+    assert client(plain).ping("x").ok
+    assert responses.calls[1].request.url == URL
+    assert responses.calls[1].request.headers["x-trigger-api-key"] == KEY
 
 
 @responses.activate
@@ -624,9 +654,9 @@ def test_endpoints_cannot_plant_cookies_in_the_shared_session():
 
 @responses.activate
 def test_injected_session_is_used():
-    session = requests.Session()
+    session = transport.new_session()
     responses.post(URL, json={"ok": True})
-    EndpointApiClient(url=URL, api_key=KEY, session=session).ping("x")
+    EndpointApiClient(url=URL, api_key=KEY, session=session, config=FAST).ping("x")
     assert len(responses.calls) == 1
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from endpointapi import (
     ActionNotSupported,
+    ClientConfig,
     EndpointApiClient,
     EndpointHTTPError,
     EndpointUnauthorized,
@@ -17,6 +18,7 @@ from endpointapi import (
     ValidateResult,
 )
 from tests.endpointapi.conftest import API_KEY, ENDPOINT_ID, OTHER_ID, WRONG_KEY
+from tests.support.outbound import LOOPBACK_POLICY
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +39,7 @@ TS = "2024-01-01T00:00:00.000Z"
 
 
 def client(endpoint: Any, api_key: str = API_KEY) -> EndpointApiClient:
-    return EndpointApiClient(url=endpoint.url, api_key=api_key)
+    return EndpointApiClient(url=endpoint.url, api_key=api_key, config=ClientConfig(address_policy=LOOPBACK_POLICY))
 
 
 def run_body(job_id: str, version: str = "1.0.0") -> dict[str, Any]:

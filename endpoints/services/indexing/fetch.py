@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 from django.utils import timezone
 
-from endpointapi import EndpointApiError, EndpointRedirect, IndexResult
+from endpointapi import EndpointApiError, EndpointRedirect, IndexResult, transport
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
 from endpoints.services.clients import endpoint_client
@@ -18,28 +19,48 @@ from .failures import IndexFailure
 MAX_REDIRECTS = 5
 
 
-def fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
-    """INDEX_ENDPOINT with manual redirects: follow at most MAX_REDIRECTS, storing the new URL (§5.4)."""
+@dataclass(frozen=True)
+class FetchedIndex:
+    result: IndexResult
+    #: Where the index was found: the stored URL, or the same-origin URL it redirected to. It is
+    #: stored only together with a successful index (:func:`store_url`).
+    url: str
+
+
+def fetch_index(endpoint: Endpoint) -> FetchedIndex:
+    """INDEX_ENDPOINT with manual redirects (§5.4): at most MAX_REDIRECTS, each to the registered
+    origin (or its https upgrade); a redirect to another origin fails, the key never goes there."""
     if not endpoint.url:
         raise IndexFailure(index_error("ENDPOINT_DELETED", "Endpoint URL is not set"))
+    registered = url = endpoint.url
+    environment = endpoint.environment
     for redirects in range(MAX_REDIRECTS + 1):
-        client = endpoint_client(url=endpoint.url, api_key=endpoint.environment.api_key)
+        client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
         try:
-            return client.index_endpoint()
+            return FetchedIndex(result=client.index_endpoint(), url=url)
         except EndpointRedirect as exc:
             if not exc.location:
-                message = f"Endpoint {endpoint.url} is redirecting but no location header is present"
+                message = f"Endpoint {url} is redirecting but no location header is present"
                 raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message)) from exc
             if redirects == MAX_REDIRECTS:
-                message = f"Endpoint {endpoint.url} is redirecting too many times"
+                message = f"Endpoint {registered} is redirecting too many times"
                 raise IndexFailure(index_error("REDIRECT_LOOP", message)) from exc
             # Resolved against the current URL: a relative Location would otherwise be stored as-is.
-            endpoint.url = urljoin(endpoint.url, exc.location)
-            if persist_redirects:
-                Endpoint.objects.filter(id=endpoint.id).update(url=endpoint.url, updated_at=timezone.now())
+            target = urljoin(url, exc.location)
+            if not transport.redirect_allowed(registered, target):
+                message = f"Endpoint {registered} is redirecting to {transport.sanitize_url(target)}, another origin"
+                raise IndexFailure(index_error("REDIRECT", message)) from exc
+            url = target
         except EndpointApiError as exc:
             raise IndexFailure(index_error(exc.code, exc.message, raw=exc.raw), retryable=exc.retryable) from exc
     raise AssertionError("unreachable")
+
+
+def store_url(endpoint: Endpoint, url: str) -> None:
+    """Move the endpoint to the URL its successful index was found at (inside the run's transaction)."""
+    if url != endpoint.url:
+        endpoint.url = url
+        Endpoint.objects.filter(id=endpoint.id, url__isnull=False).update(url=url, updated_at=timezone.now())
 
 
 def reject_unstorable(data: dict[str, Any]) -> None:
@@ -59,8 +80,9 @@ def reject_unstorable(data: dict[str, Any]) -> None:
 
 def store_versions(endpoint: Endpoint, result: IndexResult) -> None:
     """One UPDATE when a version header changed; an absent header leaves its column as it is (§2.12)."""
-    version = result.trigger_version or endpoint.version
-    sdk_version = result.trigger_sdk_version or endpoint.sdk_version
+    limit = Endpoint._meta.get_field("version").max_length  # version headers come from the endpoint
+    version = (result.trigger_version or endpoint.version)[:limit]
+    sdk_version = (result.trigger_sdk_version or endpoint.sdk_version)[:limit]
     if (version, sdk_version) != (endpoint.version, endpoint.sdk_version):
         endpoint.version, endpoint.sdk_version = version, sdk_version
         Endpoint.objects.filter(id=endpoint.id).update(

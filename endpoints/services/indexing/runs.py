@@ -21,7 +21,7 @@ from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting
 from .failures import Fenced, IndexFailure
-from .fetch import fetch_index, reject_unstorable, store_versions
+from .fetch import fetch_index, reject_unstorable, store_url, store_versions
 from .retry import retry_delay
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,8 @@ def _claim(index_id: str) -> EndpointIndex | float | None:
 
 def _perform(index: EndpointIndex) -> None:
     endpoint = index.endpoint
-    result = fetch_index(endpoint, persist_redirects=True)
+    fetched = fetch_index(endpoint)
+    result = fetched.result
     reject_unstorable(result.data)
     store_versions(endpoint, result)
     previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
@@ -99,6 +100,7 @@ def _perform(index: EndpointIndex) -> None:
         )
         if finished != 1:
             raise Fenced()
+        store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(
