@@ -29,6 +29,7 @@ from django.utils import timezone
 from endpointapi import EndpointApiError
 from endpointapi.errors import ResponseTooLarge
 from endpoints import metrics
+from endpoints.utils import js_iso
 from endpoints.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 from .dispatch import delivery_dispatch
@@ -116,7 +117,7 @@ def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -
 
 def _body(delivery: WebhookDelivery) -> bytes:
     event = delivery.event
-    payload = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": event.data}
+    payload = {"type": event.type, "timestamp": js_iso(event.occurred_at), "data": event.data}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
