@@ -94,10 +94,12 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
     deadline = time.monotonic() + settings.KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS
     while _claim(subscription_id):
         try:
-            _drain_claimed(subscription_id, result, deadline)
+            failed = _drain_claimed(subscription_id, result, deadline)
         finally:
             _release(subscription_id)
-        if not _head_is_due(subscription_id):
+        # After a failure the head waits for its retry (the sweeper re-queues it). Otherwise look
+        # again: a delivery committed while the lease was held found it taken.
+        if failed or not _head_is_due(subscription_id):
             break
         if time.monotonic() > deadline:
             delivery_dispatch(subscription_id=subscription_id)  # continue in a fresh task
@@ -105,14 +107,16 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
     return result
 
 
-def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -> None:
+def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -> bool:
+    """Returns whether it stopped on a failed attempt."""
     subscription = WebhookSubscription.objects.select_related("environment").get(id=subscription_id)
     while time.monotonic() <= deadline:
         head = _head(subscription_id)
         if head is None or (head.next_attempt_at is not None and head.next_attempt_at > timezone.now()):
-            return
+            return False
         if not _attempt(subscription, head, result):
-            return
+            return True
+    return False
 
 
 def _body(delivery: WebhookDelivery) -> bytes:
