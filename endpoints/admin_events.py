@@ -105,9 +105,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
                 created.updated_at,
             )
             obj._state.adding = False
-            self.message_user(
-                request, f"Signing secret (shown only now): {created.secret}", messages.WARNING
-            )
+            self.message_user(request, f"Signing secret (shown only now): {created.secret}", messages.WARNING)
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "environment"}
         current = WebhookSubscription.objects.get(pk=obj.pk)

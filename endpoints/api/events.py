@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from endpoints.api import schema
 from endpoints.api.authentication import HasEnvironment
 from endpoints.api.serializers import EndpointUrlField, StrictCharField
-from endpoints.models import RegistryEvent, WebhookSubscription
+from endpoints.models import RegistryEvent, RuntimeEnvironment, WebhookSubscription
 from endpoints.services import events
 from endpoints.utils import js_iso
 
@@ -27,7 +27,7 @@ class RegistryEventsQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, default=100)
 
     def validate_limit(self, value: int) -> int:
-        return min(value, settings.KONGFLOW_REGISTRY_EVENTS_PAGE_MAX)
+        return min(value, int(settings.KONGFLOW_REGISTRY_EVENTS_PAGE_MAX))
 
 
 class SubscriptionCreateInput(serializers.Serializer):
@@ -42,11 +42,11 @@ class SubscriptionUpdateInput(serializers.Serializer):
         child=StrictCharField(max_length=64), allow_empty=False, max_length=50, required=False
     )
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
-    isActive = serializers.BooleanField(required=False)  # noqa: N815 - wire name
+    isActive = serializers.BooleanField(required=False)
 
 
 class RotateSecretInput(serializers.Serializer):
-    graceSeconds = serializers.IntegerField(min_value=0, max_value=30 * 24 * 3600, required=False)  # noqa: N815
+    graceSeconds = serializers.IntegerField(min_value=0, max_value=30 * 24 * 3600, required=False)
 
 
 # --- output (documented shapes; the views render dicts) ----------------------------------------
@@ -56,13 +56,13 @@ class RegistryEventOutput(serializers.Serializer):
     type = serializers.CharField()
     version = serializers.IntegerField()
     timestamp = serializers.CharField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # a documented field named like Serializer.data
 
 
 class RegistryEventsPageOutput(serializers.Serializer):
-    data = RegistryEventOutput(many=True)
+    data = RegistryEventOutput(many=True)  # type: ignore[assignment]
     next = serializers.IntegerField(help_text="Pass as `after` to read the following page.")
-    hasMore = serializers.BooleanField()  # noqa: N815
+    hasMore = serializers.BooleanField()
 
 
 class SubscriptionOutput(serializers.Serializer):
@@ -70,10 +70,10 @@ class SubscriptionOutput(serializers.Serializer):
     url = serializers.CharField()
     events = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField()
-    isActive = serializers.BooleanField()  # noqa: N815
-    disabledAt = serializers.CharField(allow_null=True)  # noqa: N815
-    disabledReason = serializers.CharField()  # noqa: N815
-    createdAt = serializers.CharField()  # noqa: N815
+    isActive = serializers.BooleanField()
+    disabledAt = serializers.CharField(allow_null=True)
+    disabledReason = serializers.CharField()
+    createdAt = serializers.CharField()
     secret = serializers.CharField(required=False, help_text="Only in the answer that created or rotated it.")
 
 
@@ -106,7 +106,12 @@ def subscription_output(subscription: WebhookSubscription, *, secret: str | None
 
 # --- views ------------------------------------------------------------------------------------
 class EnvironmentAPIView(APIView):
-    permission_classes = [HasEnvironment]
+    permission_classes: list[Any] = [HasEnvironment]
+
+
+def _environment(request: Request) -> RuntimeEnvironment:
+    assert isinstance(request.auth, RuntimeEnvironment)  # HasEnvironment checked it
+    return request.auth
 
 
 class RegistryEventsView(EnvironmentAPIView):
@@ -123,7 +128,7 @@ class RegistryEventsView(EnvironmentAPIView):
         query = RegistryEventsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         after, limit = query.validated_data["after"], query.validated_data["limit"]
-        page = events.registry_events_after(environment=request.auth, after=after, limit=limit + 1)
+        page = events.registry_events_after(environment=_environment(request), after=after, limit=limit + 1)
         data = [event_output(event) for event in page[:limit]]
         return Response({"data": data, "next": data[-1]["sequence"] if data else after, "hasMore": len(page) > limit})
 
@@ -133,7 +138,7 @@ class SubscriptionListView(EnvironmentAPIView):
 
     @extend_schema(responses={200: SubscriptionOutput(many=True), **UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        subscriptions = WebhookSubscription.objects.filter(environment=request.auth).order_by("created_at")
+        subscriptions = WebhookSubscription.objects.filter(environment=_environment(request)).order_by("created_at")
         return Response([subscription_output(s) for s in subscriptions])
 
     @extend_schema(
@@ -143,7 +148,7 @@ class SubscriptionListView(EnvironmentAPIView):
     def post(self, request: Request) -> Response:
         data = SubscriptionCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription = events.subscription_create(environment=request.auth, **data.validated_data)
+        subscription = events.subscription_create(environment=_environment(request), **data.validated_data)
         return Response(subscription_output(subscription, secret=subscription.secret), status=status.HTTP_201_CREATED)
 
 
@@ -152,7 +157,7 @@ class SubscriptionDetailView(EnvironmentAPIView):
 
     @extend_schema(responses={200: SubscriptionOutput, 404: schema.ErrorOutput, **UNAUTHORIZED})
     def get(self, request: Request, subscription_id: str) -> Response:
-        subscription = events.subscription_get(environment=request.auth, subscription_id=subscription_id)
+        subscription = events.subscription_get(environment=_environment(request), subscription_id=subscription_id)
         return Response(subscription_output(subscription))
 
     @extend_schema(
@@ -160,7 +165,7 @@ class SubscriptionDetailView(EnvironmentAPIView):
         responses={200: SubscriptionOutput, 400: schema.ErrorOutput, 404: schema.ErrorOutput, **UNAUTHORIZED},
     )
     def patch(self, request: Request, subscription_id: str) -> Response:
-        subscription = events.subscription_get(environment=request.auth, subscription_id=subscription_id)
+        subscription = events.subscription_get(environment=_environment(request), subscription_id=subscription_id)
         data = SubscriptionUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
@@ -171,7 +176,7 @@ class SubscriptionDetailView(EnvironmentAPIView):
 
     @extend_schema(responses={204: None, 404: schema.ErrorOutput, **UNAUTHORIZED})
     def delete(self, request: Request, subscription_id: str) -> Response:
-        subscription = events.subscription_get(environment=request.auth, subscription_id=subscription_id)
+        subscription = events.subscription_get(environment=_environment(request), subscription_id=subscription_id)
         events.subscription_delete(subscription=subscription)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -184,7 +189,7 @@ class SubscriptionRotateSecretView(EnvironmentAPIView):
         responses={200: SubscriptionOutput, 400: schema.ErrorOutput, 404: schema.ErrorOutput, **UNAUTHORIZED},
     )
     def post(self, request: Request, subscription_id: str) -> Response:
-        subscription = events.subscription_get(environment=request.auth, subscription_id=subscription_id)
+        subscription = events.subscription_get(environment=_environment(request), subscription_id=subscription_id)
         data = RotateSecretInput(data=request.data)
         data.is_valid(raise_exception=True)
         rotation = events.subscription_rotate_secret(

@@ -48,9 +48,7 @@ class RegistryEvent(models.Model):
 
 
 class WebhookSubscription(TimestampedModel):
-    environment = models.ForeignKey(
-        RuntimeEnvironment, on_delete=models.CASCADE, related_name="webhook_subscriptions"
-    )
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="webhook_subscriptions")
     url = models.CharField(max_length=2000)
     events = models.JSONField(default=list, help_text='Event types delivered, or ["*"] for all.')
     description = models.CharField(max_length=500, blank=True, default="")

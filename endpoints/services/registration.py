@@ -70,7 +70,8 @@ def _upsert_and_index(
 ) -> Registration:
     try:
         with transaction.atomic():
-            before = Endpoint.objects.select_for_update().filter(environment=environment, slug=slug).values("url").first()
+            existing = Endpoint.objects.select_for_update().filter(environment=environment, slug=slug)
+            before = existing.values("url").first()
             endpoint = _endpoint_upsert(
                 environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
             )

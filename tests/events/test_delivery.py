@@ -176,7 +176,9 @@ def test_an_unreachable_receiver_is_an_attempt_with_an_error_and_no_secret_in_it
     attempt = WebhookAttempt.objects.get()
     assert not attempt.succeeded and attempt.status_code is None and "Could not connect" in attempt.error
     assert subscription.secret not in caplog.text
-    assert subscription.secret.removeprefix("whsec_") not in json.dumps([r.__dict__ for r in caplog.records], default=str)
+    assert subscription.secret.removeprefix("whsec_") not in json.dumps(
+        [r.__dict__ for r in caplog.records], default=str
+    )
 
 
 def test_redirects_are_not_followed(environment, receiver):

@@ -10,18 +10,22 @@ from endpoints.services.events import NewEvent, OutboxOutsideTransaction, events
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
 from endpoints.services.registration import endpoint_register, endpoints_soft_delete
 from tests import factories
+from tests.conftest import PROD_KEY
 from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.sdk import sdk_endpoint
 from tests.support.waiting import wait_for
-from tests.conftest import PROD_KEY
 
 
 def types(environment):
-    return list(RegistryEvent.objects.filter(environment=environment).order_by("sequence").values_list("type", flat=True))
+    return list(
+        RegistryEvent.objects.filter(environment=environment).order_by("sequence").values_list("type", flat=True)
+    )
 
 
 def sequences(environment):
-    return list(RegistryEvent.objects.filter(environment=environment).order_by("sequence").values_list("sequence", flat=True))
+    return list(
+        RegistryEvent.objects.filter(environment=environment).order_by("sequence").values_list("sequence", flat=True)
+    )
 
 
 def run(index_id):

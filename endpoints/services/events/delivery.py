@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -29,8 +29,8 @@ from django.utils import timezone
 from endpointapi import EndpointApiError
 from endpointapi.errors import ResponseTooLarge
 from endpoints import metrics
-from endpoints.utils import js_iso
 from endpoints.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from endpoints.utils import js_iso
 
 from .dispatch import delivery_dispatch
 from .http import post_webhook
@@ -145,7 +145,7 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, resul
     try:
         response = post_webhook(url=subscription.url, body=body, headers=headers, environment=subscription.environment)
         status_code = response.status_code
-        preview = response.body[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
+        preview = response.body[: PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
     except ResponseTooLarge as exc:
         status_code, error = exc.status_code, "The response was larger than KONGFLOW_WEBHOOK_MAX_RESPONSE_BYTES"
     except EndpointApiError as exc:
@@ -154,8 +154,17 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, resul
     ok = status_code is not None and 200 <= status_code < 300
     if not ok and not error:
         error = f"The receiver answered HTTP {status_code}"
-    _store(subscription, delivery, ok=ok, started_at=started_at, status_code=status_code,
-           duration_ms=duration_ms, preview=preview, error=error, result=result)
+    _store(
+        subscription,
+        delivery,
+        ok=ok,
+        started_at=started_at,
+        status_code=status_code,
+        duration_ms=duration_ms,
+        preview=preview,
+        error=error,
+        result=result,
+    )
     metrics.webhook_deliveries.labels("delivered" if ok else "failed").inc()
     logger.info(
         "events.webhook.attempt",
@@ -175,7 +184,7 @@ def _store(
     delivery: WebhookDelivery,
     *,
     ok: bool,
-    started_at,
+    started_at: datetime,
     status_code: int | None,
     duration_ms: int,
     preview: str,
@@ -220,9 +229,9 @@ def _store(
             elif failing_for >= settings.KONGFLOW_WEBHOOK_DISABLE_AFTER_SECONDS:
                 disable_reason = f"Every delivery failed for {round(failing_for / 3600, 1)} hours"
         # Only while it is still PENDING: a concurrent Resend or delete wins.
-        WebhookDelivery.objects.filter(id=delivery.id, status=DeliveryStatus.PENDING, attempts=delivery.attempts).update(
-            **fields
-        )
+        WebhookDelivery.objects.filter(
+            id=delivery.id, status=DeliveryStatus.PENDING, attempts=delivery.attempts
+        ).update(**fields)
     if disable_reason and subscription_disable(subscription_id=subscription.id, reason=disable_reason):
         subscription.is_active = False
         logger.warning("events.webhook.disabled", extra={"subscription_id": subscription.id})

@@ -88,7 +88,10 @@ def index_succeeded_events(
     for item in plan.jobs_to_disable:
         job = {"id": item.job_id, "slug": item.slug, "version": item.version}
         events.append(NewEvent(t.JOB_DISABLED, {"endpoint": ref, "job": job, "reason": item.why}))
-    for kind, declared in (("EVENT", plan.dynamic_triggers_to_register), ("SCHEDULE", plan.dynamic_schedules_to_register)):
+    for kind, declared in (
+        ("EVENT", plan.dynamic_triggers_to_register),
+        ("SCHEDULE", plan.dynamic_schedules_to_register),
+    ):
         for trigger in declared:
             payload = {"endpoint": ref, "dynamicTrigger": {"slug": trigger.get("id"), "type": kind}}
             events.append(NewEvent(t.DYNAMIC_TRIGGER_REGISTERED, payload))
