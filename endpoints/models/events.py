@@ -12,7 +12,7 @@ from .tenancy import RuntimeEnvironment
 class EventSequence(models.Model):
     """The per-environment counter of registry events.
 
-    Allocating a sequence locks this row (`SELECT … FOR UPDATE`) until the allocating transaction
+    Allocating a sequence upserts this row, which locks it until the allocating transaction
     ends, so sequences of one environment commit in order and a rolled-back transaction gives its
     numbers back: a pull consumer paging with `after=` never sees a gap nor a late arrival.
     """

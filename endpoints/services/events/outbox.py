@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from endpoints.ids import new_id
@@ -46,15 +46,23 @@ def environment_ref(environment: RuntimeEnvironment) -> dict[str, Any]:
 
 
 def _allocate(environment_id: str, count: int) -> int:
-    """Reserve `count` sequences; returns the first. Locks the environment's counter row until the
-    surrounding transaction ends, which is what keeps committed sequences gap-free and in order."""
-    counter = EventSequence.objects.select_for_update().filter(environment_id=environment_id).first()
-    if counter is None:
-        EventSequence.objects.bulk_create([EventSequence(environment_id=environment_id)], ignore_conflicts=True)
-        counter = EventSequence.objects.select_for_update().get(environment_id=environment_id)
-    first = counter.last_sequence + 1
-    EventSequence.objects.filter(environment_id=environment_id).update(last_sequence=counter.last_sequence + count)
-    return first
+    """Reserve `count` sequences; returns the first.
+
+    One upsert on the environment's counter row: it takes the row's lock until the surrounding
+    transaction ends, so a concurrent allocation in the same environment waits for it to commit
+    (then continues after it) or roll back (then reuses its numbers). That is what keeps committed
+    sequences gap-free and visible in order to a consumer paging with `after=`.
+    """
+    table = connection.ops.quote_name(EventSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (environment_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 - quoted table name
+            f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {table}.last_sequence + %s "
+            "RETURNING last_sequence",
+            [environment_id, count, count],
+        )
+        last = int(cursor.fetchone()[0])
+    return last - count + 1
 
 
 def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) -> list[RegistryEvent]:
