@@ -46,3 +46,8 @@ def deliver_webhooks(*, subscription_id: str) -> None:
 def sweep_webhook_deliveries() -> None:
     """Re-queue subscriptions with due deliveries (retries, lost dispatches, dead workers)."""
     events.webhook_deliveries_sweep()
+
+
+@shared_task(name="endpoints.purge_old_registry_events", acks_late=True)
+def purge_old_registry_events() -> None:
+    events.registry_events_purge()

@@ -201,12 +201,14 @@ KONGFLOW_WEBHOOK_LEASE_SECONDS = env.int("KONGFLOW_WEBHOOK_LEASE_SECONDS", defau
 KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS = env.float("KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS", default=60.0)
 KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=10.0)
 KONGFLOW_REGISTRY_EVENTS_PAGE_MAX = env.int("KONGFLOW_REGISTRY_EVENTS_PAGE_MAX", default=500)
+KONGFLOW_EVENT_RETENTION_DAYS = env.int("KONGFLOW_EVENT_RETENTION_DAYS", default=30)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {
         "task": "endpoints.sweep_webhook_deliveries",
         "schedule": KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS,
     },
+    "purge-old-registry-events": {"task": "endpoints.purge_old_registry_events", "schedule": 3600.0},
     "sweep-endpoint-indexes": {
         "task": "endpoints.sweep_endpoint_indexes",
         "schedule": KONGFLOW_SWEEP_INTERVAL_SECONDS,

@@ -89,6 +89,8 @@ def test_subscriptions_are_created_shown_changed_and_deleted(auth_client, dev_en
         f"/api/v1/event-subscriptions/{subscription.id}", {"events": ["*"], "isActive": False}, format="json"
     ).json()
     assert patched["events"] == ["*"] and patched["isActive"] is False and patched["disabledAt"]
+    disabled = RegistryEvent.objects.get(environment=dev_environment)
+    assert disabled.type == "webhook.disabled" and disabled.data["reason"] == "Disabled by a user"
     assert auth_client.delete(f"/api/v1/event-subscriptions/{subscription.id}").status_code == 204
     assert not WebhookSubscription.objects.exists()
     assert auth_client.get(f"/api/v1/event-subscriptions/{subscription.id}").json() == {

@@ -1,12 +1,22 @@
 """The outbox: events written with the change they describe, in a gap-free per-environment sequence."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
 
 from endpoints.models import Endpoint, EventSequence, RegistryEvent
-from endpoints.services.events import NewEvent, OutboxOutsideTransaction, events_record
+from endpoints.services.events import (
+    NewEvent,
+    OutboxOutsideTransaction,
+    events_record,
+    registry_events_purge,
+    subscription_create,
+    subscription_drain,
+)
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
 from endpoints.services.registration import endpoint_register, endpoints_soft_delete
 from tests import factories
@@ -96,7 +106,8 @@ def test_a_failed_index_records_index_failed_with_code_and_hint(dev_environment)
 
 
 @pytest.mark.django_db
-def test_the_evolving_endpoint_records_jobs_added_changed_and_disabled(prod_sdk_environment):
+def test_the_evolving_endpoint_records_jobs_added_changed_and_disabled(prod_sdk_environment, receiver):
+    subscription = subscription_create(environment=prod_sdk_environment, url=receiver.url, events=["*"])
     endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="evolving")
     for variant in ("1", "2"):
         with sdk_endpoint(
@@ -118,6 +129,13 @@ def test_the_evolving_endpoint_records_jobs_added_changed_and_disabled(prod_sdk_
         ("job-c", "enabled_false"),
     }
     assert list(by_type)[-1] == "endpoint.indexed"
+
+    # delivered in order, each signed (verified by the standardwebhooks package)
+    subscription_drain(subscription_id=subscription.id)
+    webhook = Webhook(subscription.secret)
+    bodies = [webhook.verify(item.body, item.headers) for item in receiver.events()]
+    assert [body["type"] for body in bodies] == types(prod_sdk_environment)
+    assert [body["data"]["sequence"] for body in bodies] == sequences(prod_sdk_environment)
 
 
 @pytest.mark.django_db
@@ -189,3 +207,22 @@ def test_concurrent_transactions_commit_sequences_in_order_without_gaps(environm
         assert results == {"a": "rolled back", "b": 1}
         assert sequences(environment) == [1]
     assert EventSequence.objects.get(environment=environment).last_sequence == len(sequences(environment))
+
+
+@pytest.mark.django_db
+def test_the_purge_keeps_recent_events_and_those_still_pending_delivery(environment):
+    subscription = subscription_create(environment=environment, url="http://127.0.0.1:9/", events=["job.added"])
+    with transaction.atomic():
+        old_done, old_pending, recent = events_record(
+            environment=environment,
+            events=[NewEvent("endpoint.deleted", {}), NewEvent("job.added", {}), NewEvent("endpoint.deleted", {})],
+        )
+    RegistryEvent.objects.filter(id__in=[old_done.id, old_pending.id]).update(
+        occurred_at=timezone.now() - timedelta(days=31)
+    )
+    assert registry_events_purge() == 1
+    assert set(RegistryEvent.objects.values_list("id", flat=True)) == {old_pending.id, recent.id}
+    assert subscription.deliveries.count() == 1
+    with transaction.atomic():
+        [following] = events_record(environment=environment, events=[NewEvent("endpoint.deleted", {})])
+    assert following.sequence == 4  # numbering continues after a purge

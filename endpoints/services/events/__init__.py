@@ -11,6 +11,7 @@ was not delivered even if the on-commit dispatch was lost.
 from .delivery import DrainResult, retry_delay, subscription_drain, webhook_deliveries_resend, webhook_deliveries_sweep
 from .dispatch import DELIVER_TASK, delivery_dispatch
 from .outbox import NewEvent, OutboxOutsideTransaction, events_record
+from .retention import registry_events_purge
 from .selectors import registry_events_after
 from .subscriptions import (
     InvalidSubscription,
@@ -35,6 +36,7 @@ __all__ = [
     "delivery_dispatch",
     "events_record",
     "registry_events_after",
+    "registry_events_purge",
     "retry_delay",
     "subscription_create",
     "subscription_delete",

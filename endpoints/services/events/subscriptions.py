@@ -70,7 +70,8 @@ def subscription_create(
 
 
 def subscription_update(*, subscription: WebhookSubscription, changes: dict[str, Any]) -> WebhookSubscription:
-    """Change url, events, description or is_active. Re-enabling resumes the pending deliveries."""
+    """Change url, events, description or is_active. Disabling records `webhook.disabled`;
+    re-enabling resumes the pending deliveries."""
     fields: list[str] = []
     if "url" in changes:
         subscription.url = validate_url(changes["url"])
@@ -88,8 +89,13 @@ def subscription_update(*, subscription: WebhookSubscription, changes: dict[str,
         subscription.disabled_reason = "" if subscription.is_active else "Disabled by a user"
         subscription.failing_since = None
         fields += ["is_active", "disabled_at", "disabled_reason", "failing_since"]
+    disabling = changes.get("is_active") is False and "is_active" in fields
     with transaction.atomic():
         subscription.save(update_fields=[*fields, "updated_at"])
+        if disabling:
+            record_webhook_disabled(
+                subscription=subscription, environment=subscription.environment, reason=subscription.disabled_reason
+            )
         if enabling:
             transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription.id))
     return subscription
