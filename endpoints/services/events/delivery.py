@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from endpointapi import EndpointApiError
@@ -40,6 +40,7 @@ from .subscriptions import signing_secrets, subscription_disable
 logger = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 1000
+DRAIN_BATCH = 100  # deliveries read per query while draining
 
 
 @dataclass
@@ -74,13 +75,16 @@ def _release(subscription_id: str) -> None:
     WebhookSubscription.objects.filter(id=subscription_id).update(lease_until=None)
 
 
-def _head(subscription_id: str) -> WebhookDelivery | None:
+def _pending(subscription_id: str) -> QuerySet[WebhookDelivery]:
     return (
         WebhookDelivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING)
         .select_related("event")
         .order_by("event__sequence")
-        .first()
     )
+
+
+def _head(subscription_id: str) -> WebhookDelivery | None:
+    return _pending(subscription_id).first()
 
 
 def _head_is_due(subscription_id: str) -> bool:
@@ -111,11 +115,16 @@ def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -
     """Returns whether it stopped on a failed attempt."""
     subscription = WebhookSubscription.objects.select_related("environment").get(id=subscription_id)
     while time.monotonic() <= deadline:
-        head = _head(subscription_id)
-        if head is None or (head.next_attempt_at is not None and head.next_attempt_at > timezone.now()):
+        batch = _pending(subscription_id)[:DRAIN_BATCH]
+        if not batch:
             return False
-        if not _attempt(subscription, head, result):
-            return True
+        for delivery in batch:
+            if time.monotonic() > deadline:
+                return False
+            if delivery.next_attempt_at is not None and delivery.next_attempt_at > timezone.now():
+                return False
+            if not _attempt(subscription, delivery, result):
+                return True
     return False
 
 
@@ -154,17 +163,22 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, resul
     ok = status_code is not None and 200 <= status_code < 300
     if not ok and not error:
         error = f"The receiver answered HTTP {status_code}"
-    _store(
-        subscription,
-        delivery,
-        ok=ok,
-        started_at=started_at,
-        status_code=status_code,
-        duration_ms=duration_ms,
-        preview=preview,
-        error=error,
-        result=result,
-    )
+    try:
+        _store(
+            subscription,
+            delivery,
+            ok=ok,
+            started_at=started_at,
+            status_code=status_code,
+            duration_ms=duration_ms,
+            preview=preview,
+            error=error,
+            result=result,
+        )
+    except IntegrityError:
+        # The delivery (or its subscription) was deleted while it was being sent.
+        logger.info("events.webhook.vanished", extra={"subscription_id": subscription.id, "event_id": msg_id})
+        return False
     metrics.webhook_deliveries.labels("delivered" if ok else "failed").inc()
     logger.info(
         "events.webhook.attempt",
@@ -208,10 +222,9 @@ def _store(
         if ok:
             fields.update(status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None)
             result.delivered += 1
-            WebhookSubscription.objects.filter(id=subscription.id, failing_since__isnull=False).update(
-                failing_since=None
-            )
-            subscription.failing_since = None
+            if subscription.failing_since is not None:  # only the lease holder writes it
+                WebhookSubscription.objects.filter(id=subscription.id).update(failing_since=None)
+                subscription.failing_since = None
         else:
             result.failed_attempts += 1
             delay = retry_delay(attempts)

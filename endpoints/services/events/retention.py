@@ -15,9 +15,7 @@ def registry_events_purge(*, days: int | None = None, batch_size: int = 1000) ->
     counting: a pull consumer that fell further behind sees the sequence jump past `after + 1`."""
     retention = settings.KONGFLOW_EVENT_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - timedelta(days=retention)
-    candidates = RegistryEvent.objects.filter(occurred_at__lt=cutoff).exclude(
-        deliveries__status=DeliveryStatus.PENDING
-    )
+    candidates = RegistryEvent.objects.filter(occurred_at__lt=cutoff).exclude(deliveries__status=DeliveryStatus.PENDING)
     deleted = 0
     while ids := list(candidates.values_list("id", flat=True)[:batch_size]):
         RegistryEvent.objects.filter(id__in=ids).delete()
