@@ -7,12 +7,14 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from endpoints.models import RegistryEvent, WebhookAttempt
+from endpoints.models import RegistryEvent, WebhookAttempt, WebhookSubscription
+from endpoints.services.events.signing import generate_secret
 from tests.conftest import DEV_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_for
+from tests.support.web import WebProcess
 from tests.support.worker import Worker, assert_no_consumer, purge_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,3 +129,26 @@ def test_a_receiver_down_then_up_gets_everything_in_order_after_retries(live_api
         assert events[item.headers["webhook-id"]] == item.sequence
         Webhook(subscription["secret"]).verify(item.body, item.headers)
     assert WebhookAttempt.objects.filter(succeeded=False).count() >= 3
+
+
+def test_events_committed_while_the_broker_is_down_are_delivered_by_the_sweeper(
+    dev_environment, sdk_basic, celery_worker
+):
+    with Receiver() as receiver:
+        subscription = WebhookSubscription.objects.create(
+            environment=dev_environment, url=receiver.url, events=["*"], secret=generate_secret()
+        )
+        with WebProcess(env={"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}) as web:
+            response = requests.post(
+                f"{web.url}/api/v1/endpoints",
+                json={"id": "my-endpoint", "url": sdk_basic.url},
+                headers={"Authorization": f"Bearer {DEV_KEY}"},
+                timeout=60,
+            )
+        assert response.status_code == 200, response.text
+        assert "events.delivery.dispatch_failed" in web.log_path.read_text()
+        # the beat sweepers re-dispatch the index and the deliveries
+        wait_for(lambda: "endpoint.indexed" in receiver.types(), timeout=90, what="the sweepers to catch up")
+        received = first_deliveries(receiver.events())
+    bodies = [Webhook(subscription.secret).verify(item.body, item.headers) for item in received]
+    assert [body["type"] for body in bodies] == BASIC_EVENTS
