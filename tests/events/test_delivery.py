@@ -195,3 +195,15 @@ def test_the_retry_schedule_spans_about_a_day_with_jitter(settings):
     assert 20 * 3600 < total < 34 * 3600
     assert retry_delay(len(settings.KONGFLOW_WEBHOOK_RETRY_SCHEDULE) + 1) is None
     assert len({retry_delay(1) for _ in range(20)}) > 1  # jittered
+
+
+def test_one_worker_at_a_time_drains_a_subscription_and_a_dead_workers_lease_runs_out(environment, receiver):
+    subscription = subscription_create(environment=environment, url=receiver.url, events=["*"])
+    record(environment, "job.added")
+    WebhookSubscription.objects.filter(id=subscription.id).update(lease_until=timezone.now() + timedelta(minutes=1))
+    assert subscription_drain(subscription_id=subscription.id).delivered == 0  # another worker holds it
+    assert webhook_deliveries_sweep() == []
+    WebhookSubscription.objects.filter(id=subscription.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert webhook_deliveries_sweep() == [subscription.id]
+    assert subscription_drain(subscription_id=subscription.id).delivered == 1
+    assert WebhookSubscription.objects.get(id=subscription.id).lease_until is None

@@ -60,19 +60,21 @@ def retry_delay(attempts: int) -> float | None:
     return max(0.0, base * (1 + random.uniform(-jitter, jitter)))
 
 
-def _claim(subscription_id: str) -> bool:
+def _claim(subscription_id: str) -> datetime | None:
+    """Take the subscription's lease (a conditional update); returns it, or None if held or inactive."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.KONGFLOW_WEBHOOK_LEASE_SECONDS)
-    return (
+    claimed = (
         WebhookSubscription.objects.filter(id=subscription_id, is_active=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(lease_until=lease)
-        == 1
     )
+    return lease if claimed == 1 else None
 
 
-def _release(subscription_id: str) -> None:
-    WebhookSubscription.objects.filter(id=subscription_id).update(lease_until=None)
+def _release(subscription_id: str, lease: datetime) -> None:
+    """Give the lease back, unless it ran out and another worker holds it now."""
+    WebhookSubscription.objects.filter(id=subscription_id, lease_until=lease).update(lease_until=None)
 
 
 def _pending(subscription_id: str) -> QuerySet[WebhookDelivery]:
@@ -96,11 +98,11 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
     """Send the subscription's due deliveries, oldest event first, until one fails or none is due."""
     result = DrainResult()
     deadline = time.monotonic() + settings.KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS
-    while _claim(subscription_id):
+    while (lease := _claim(subscription_id)) is not None:
         try:
             failed = _drain_claimed(subscription_id, result, deadline)
         finally:
-            _release(subscription_id)
+            _release(subscription_id, lease)
         # After a failure the head waits for its retry (the sweeper re-queues it). Otherwise look
         # again: a delivery committed while the lease was held found it taken.
         if failed or not _head_is_due(subscription_id):
