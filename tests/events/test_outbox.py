@@ -17,7 +17,8 @@ from endpoints.services.events import (
     subscription_create,
     subscription_drain,
 )
-from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
+from endpoints.services.events.recording import record_health_changed
+from endpoints.services.indexing import endpoint_index_request, endpoint_index_run, endpoint_indexes_sweep
 from endpoints.services.registration import endpoint_register, endpoints_soft_delete
 from tests import factories
 from tests.conftest import PROD_KEY
@@ -226,3 +227,27 @@ def test_the_purge_keeps_recent_events_and_those_still_pending_delivery(environm
     with transaction.atomic():
         [following] = events_record(environment=environment, events=[NewEvent("endpoint.deleted", {})])
     assert following.sequence == 4  # numbering continues after a purge
+
+
+@pytest.mark.django_db
+def test_a_run_given_up_by_the_sweeper_records_index_failed(endpoint):
+    orphan = factories.EndpointIndexFactory(
+        endpoint=endpoint,
+        status="STARTED",
+        attempts=3,
+        max_attempts=1,
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    assert endpoint_indexes_sweep().failed == [orphan.id]
+    failed = RegistryEvent.objects.get(environment=endpoint.environment)
+    assert failed.type == "endpoint.index_failed"
+    assert failed.data["error"]["code"] == "WORKER_LOST" and failed.data["index"]["id"] == orphan.id
+
+
+@pytest.mark.django_db
+def test_health_changes_are_recorded_with_old_and_new_state(endpoint):
+    with transaction.atomic():
+        [event] = record_health_changed(endpoint=endpoint, previous="HEALTHY", current="FAILING", reason="3 failures")
+    assert event.type == "endpoint.health_changed"
+    assert event.data["health"] == {"previous": "HEALTHY", "current": "FAILING"}
+    assert event.data["endpoint"] == {"id": endpoint.id, "slug": endpoint.slug} and event.data["reason"] == "3 failures"
