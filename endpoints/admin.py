@@ -184,3 +184,6 @@ class JobVersionAdmin(ReadOnlyAdmin):
     list_filter = ("status", "environment__type")
     list_select_related = ("job", "environment", "endpoint")
     search_fields = ("job__slug", "version")
+
+# Registry events, subscriptions and deliveries register themselves in their own module.
+from endpoints import admin_events  # noqa: E402, F401

@@ -24,3 +24,6 @@ endpoint_index_requests = Counter(
     "Index requests, by whether they created or joined a run.",
     ["source", "outcome"],
 )
+webhook_deliveries = Counter(
+    "kongflow_webhook_delivery_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"]
+)

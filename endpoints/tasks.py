@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from endpoints.services import indexing, probing
+from endpoints.services import events, indexing, probing
 
 
 @shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=None)
@@ -34,3 +34,20 @@ def recurring_endpoint_indexing() -> None:
 @shared_task(name="endpoints.purge_old_endpoint_indexes", acks_late=True)
 def purge_old_endpoint_indexes() -> None:
     indexing.endpoint_indexes_purge()
+
+
+@shared_task(name=events.DELIVER_TASK, acks_late=True)
+def deliver_webhooks(*, subscription_id: str) -> None:
+    """Send the subscription's due webhook deliveries in order (safe to run twice: it holds a lease)."""
+    events.subscription_drain(subscription_id=subscription_id)
+
+
+@shared_task(name="endpoints.sweep_webhook_deliveries", acks_late=True)
+def sweep_webhook_deliveries() -> None:
+    """Re-queue subscriptions with due deliveries (retries, lost dispatches, dead workers)."""
+    events.webhook_deliveries_sweep()
+
+
+@shared_task(name="endpoints.purge_old_registry_events", acks_late=True)
+def purge_old_registry_events() -> None:
+    events.registry_events_purge()

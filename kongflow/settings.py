@@ -226,7 +226,31 @@ KONGFLOW_RECURRING_INDEX_MINUTES = env.int("KONGFLOW_RECURRING_INDEX_MINUTES", d
 # docker-compose only: rewrite http://localhost endpoint URLs to host.docker.internal (§5.2).
 RUNTIME_PLATFORM = env.str("RUNTIME_PLATFORM", default="")
 
+# --- Registry events and webhooks ---------------------------------------------------------------
+# Seconds to wait after the 1st, 2nd, … failed attempt (±jitter); after the last, the delivery FAILED.
+# The default (Standard Webhooks / Svix) spans about 27 hours.
+KONGFLOW_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "KONGFLOW_WEBHOOK_RETRY_SCHEDULE", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+KONGFLOW_WEBHOOK_RETRY_JITTER = env.float("KONGFLOW_WEBHOOK_RETRY_JITTER", default=0.2)
+# A subscription whose deliveries all failed for this long is disabled (webhook.disabled).
+KONGFLOW_WEBHOOK_DISABLE_AFTER_SECONDS = env.float("KONGFLOW_WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
+KONGFLOW_WEBHOOK_SECRET_GRACE_SECONDS = env.int("KONGFLOW_WEBHOOK_SECRET_GRACE_SECONDS", default=24 * 3600)
+KONGFLOW_WEBHOOK_CONNECT_TIMEOUT = env.float("KONGFLOW_WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+KONGFLOW_WEBHOOK_READ_TIMEOUT = env.float("KONGFLOW_WEBHOOK_READ_TIMEOUT", default=10.0)
+KONGFLOW_WEBHOOK_MAX_RESPONSE_BYTES = env.int("KONGFLOW_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+KONGFLOW_WEBHOOK_LEASE_SECONDS = env.int("KONGFLOW_WEBHOOK_LEASE_SECONDS", default=120)
+KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS = env.float("KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS", default=60.0)
+KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=10.0)
+KONGFLOW_REGISTRY_EVENTS_PAGE_MAX = env.int("KONGFLOW_REGISTRY_EVENTS_PAGE_MAX", default=500)
+KONGFLOW_EVENT_RETENTION_DAYS = env.int("KONGFLOW_EVENT_RETENTION_DAYS", default=30)
+
 CELERY_BEAT_SCHEDULE = {
+    "sweep-webhook-deliveries": {
+        "task": "endpoints.sweep_webhook_deliveries",
+        "schedule": KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS,
+    },
+    "purge-old-registry-events": {"task": "endpoints.purge_old_registry_events", "schedule": 3600.0},
     "sweep-endpoint-indexes": {
         "task": "endpoints.sweep_endpoint_indexes",
         "schedule": KONGFLOW_SWEEP_INTERVAL_SECONDS,

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from endpoints.api import views
+from endpoints.api import events, views
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
@@ -16,4 +16,16 @@ urlpatterns = [
         name="endpoint-index-hook",
     ),
     path("v1/endpointindex/<str:index_id>", views.EndpointIndexStatusView.as_view(), name="endpoint-index-status"),
+    path("v1/registry-events", events.RegistryEventsView.as_view(), name="registry-events"),
+    path("v1/event-subscriptions", events.SubscriptionListView.as_view(), name="event-subscriptions"),
+    path(
+        "v1/event-subscriptions/<str:subscription_id>",
+        events.SubscriptionDetailView.as_view(),
+        name="event-subscription",
+    ),
+    path(
+        "v1/event-subscriptions/<str:subscription_id>/rotate-secret",
+        events.SubscriptionRotateSecretView.as_view(),
+        name="event-subscription-rotate-secret",
+    ),
 ]

@@ -1,5 +1,13 @@
 from .base import TimestampedModel
 from .endpoint import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from .events import (
+    DeliveryStatus,
+    EventSequence,
+    RegistryEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .registry import (
     ConcurrencyLimitGroup,
     DynamicTrigger,
@@ -27,6 +35,7 @@ from .tenancy import EnvironmentType, Organization, Project, RuntimeEnvironment
 
 __all__ = [
     "ConcurrencyLimitGroup",
+    "DeliveryStatus",
     "DynamicTrigger",
     "DynamicTriggerType",
     "Endpoint",
@@ -34,6 +43,7 @@ __all__ = [
     "EnvironmentType",
     "EventDispatcher",
     "EventExample",
+    "EventSequence",
     "IndexSource",
     "IndexStatus",
     "Integration",
@@ -45,6 +55,7 @@ __all__ = [
     "JobVersionStatus",
     "Organization",
     "Project",
+    "RegistryEvent",
     "RuntimeEnvironment",
     "ScheduleSource",
     "SecretReference",
@@ -55,5 +66,8 @@ __all__ = [
     "TriggerSource",
     "TriggerSourceOption",
     "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookEnvironment",
+    "WebhookSubscription",
 ]

@@ -14,6 +14,7 @@ from endpointapi import EndpointApiError, EndpointRedirect, ForbiddenAddress
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
 from endpoints.services.clients import endpoint_client
+from endpoints.services.events.recording import record_endpoint_registered, record_endpoints_deleted
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import generate_hook_identifier
 
@@ -78,10 +79,18 @@ def _upsert_and_index(
     version, sdk_version = _column(version), _column(sdk_version)
     # A database failure propagates: it is the server's fault (500/503), never the caller's 400.
     with transaction.atomic():
+        existing = Endpoint.objects.select_for_update().filter(environment=environment, slug=slug)
+        before = existing.values("url").first()
         endpoint = _endpoint_upsert(
             environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
         )
         index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
+        record_endpoint_registered(
+            endpoint=endpoint,
+            created=before is None,
+            previous_url=before["url"] if before else None,
+            index_id=index.id,
+        )
     logger.info(
         "endpoints.registered",
         extra={"endpoint_id": endpoint.id, "environment_id": environment.id, "index_id": index.id},
@@ -124,8 +133,18 @@ def _endpoint_upsert(
 
 def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:
     """Clear the URL (§5.9): jobs, runs and history stay; indexing skips the endpoint; registering
-    the slug again brings it back. A hard delete would cascade into everything indexed from it."""
-    return Endpoint.objects.filter(id__in=endpoint_ids, url__isnull=False).update(url=None, updated_at=timezone.now())
+    the slug again brings it back. A hard delete would cascade into everything indexed from it.
+    Records `endpoint.deleted` for each endpoint it deletes (registering again records `endpoint.restored`)."""
+    with transaction.atomic():
+        endpoints = list(
+            Endpoint.objects.select_for_update(of=("self",))
+            .select_related("environment")
+            .filter(id__in=endpoint_ids, url__isnull=False)
+            .order_by("environment_id", "id")
+        )
+        Endpoint.objects.filter(id__in=[e.id for e in endpoints]).update(url=None, updated_at=timezone.now())
+        record_endpoints_deleted(endpoints=endpoints)
+    return len(endpoints)
 
 
 def normalize_endpoint_url(url: str) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
+from endpoints.services.events.recording import record_index_failed
 
 from .dispatch import dispatch_waiting, index_dispatch
 from .requests import endpoint_index_request
@@ -45,7 +46,7 @@ def endpoint_indexes_sweep(*, limit: int = 500) -> SweepResult:
 
     started_cutoff = now - timedelta(seconds=settings.KONGFLOW_SWEEP_STARTED_AFTER_SECONDS)
     orphans = EndpointIndex.objects.filter(status=IndexStatus.STARTED, started_at__lt=started_cutoff)
-    for index in list(orphans.select_related("endpoint")[:limit]):
+    for index in list(orphans.select_related("endpoint__environment")[:limit]):
         _recover_orphan(index, result)
     if result.redispatched or result.recovered or result.failed:
         logger.warning(
@@ -74,7 +75,13 @@ def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
             index_dispatch(index_id=index.id)
             result.recovered.append(index.id)
             return
-    if fenced_queryset(index).update(status=IndexStatus.FAILURE, error=error, finished_at=now, updated_at=now):
+    with transaction.atomic():
+        failed = fenced_queryset(index).update(
+            status=IndexStatus.FAILURE, error=error, finished_at=now, updated_at=now
+        )
+        if failed:
+            record_index_failed(index=index, error=error)
+    if failed:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
         result.failed.append(index.id)
         dispatch_waiting(endpoint_id=index.endpoint_id)

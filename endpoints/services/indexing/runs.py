@@ -17,6 +17,7 @@ from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_latest_success
 from endpoints.services.diff import document_diff, document_hash
+from endpoints.services.events.recording import record_index_failed, record_index_succeeded
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting
@@ -88,11 +89,12 @@ def _perform(index: EndpointIndex) -> None:
             raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
         registry_stats = registry_apply(endpoint=endpoint, plan=plan)
         now = timezone.now()
+        diff = document_diff(previous.data if previous else None, result.data)
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
             stats=registry_stats.as_v2_stats(),
             data=result.data,
-            diff=document_diff(previous.data if previous else None, result.data),
+            diff=diff,
             document_hash=document_hash(result.data),
             error=None,
             finished_at=now,
@@ -101,6 +103,7 @@ def _perform(index: EndpointIndex) -> None:
         if finished != 1:
             raise Fenced()
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
+        record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff)
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(
@@ -141,6 +144,7 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> float | None:
             status=IndexStatus.FAILURE, error=failure.error, finished_at=now, updated_at=now
         )
         if failed == 1:
+            record_index_failed(index=index, error=failure.error)
             transaction.on_commit(partial(dispatch_waiting, endpoint_id=index.endpoint_id))
     if failed == 1:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()

@@ -1,0 +1,115 @@
+"""Appending events to the outbox, inside the caller's transaction, and fanning them out to deliveries."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from endpoints.ids import new_id
+from endpoints.models import (
+    EventSequence,
+    RegistryEvent,
+    RuntimeEnvironment,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+
+from .dispatch import delivery_dispatch
+from .types import EVENT_TYPES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+
+
+class OutboxOutsideTransaction(RuntimeError):
+    """Events must be written in the transaction of the change they describe."""
+
+
+def environment_ref(environment: RuntimeEnvironment) -> dict[str, Any]:
+    return {
+        "id": environment.id,
+        "slug": environment.slug,
+        "type": environment.type,
+        "projectId": environment.project_id,
+        "organizationId": environment.organization_id,
+    }
+
+
+def _allocate(environment_id: str, count: int) -> int:
+    """Reserve `count` sequences; returns the first.
+
+    One upsert on the environment's counter row: it takes the row's lock until the surrounding
+    transaction ends, so a concurrent allocation in the same environment waits for it to commit
+    (then continues after it) or roll back (then reuses its numbers). That is what keeps committed
+    sequences gap-free and visible in order to a consumer paging with `after=`.
+    """
+    table = connection.ops.quote_name(EventSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (environment_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 - quoted table name
+            f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {table}.last_sequence + %s "
+            "RETURNING last_sequence",
+            [environment_id, count, count],
+        )
+        last = int(cursor.fetchone()[0])
+    return last - count + 1
+
+
+def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) -> list[RegistryEvent]:
+    """Append events to the outbox in the caller's (open) transaction; queue their delivery on commit.
+
+    Record as late as practical in the transaction: the environment's counter stays locked until
+    it commits, serialising the event-writing transactions of one environment.
+    """
+    if not events:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise OutboxOutsideTransaction("events_record must run inside the change's transaction")
+    for event in events:
+        if event.type not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {event.type!r}")
+    now = timezone.now()
+    first = _allocate(environment.id, len(events))
+    env = environment_ref(environment)
+    rows = [
+        RegistryEvent(
+            id="evt_" + new_id(),
+            environment_id=environment.id,
+            sequence=first + offset,
+            type=event.type,
+            version=EVENT_TYPES[event.type],
+            data={"sequence": first + offset, "environment": env, **event.data},
+            occurred_at=now,
+        )
+        for offset, event in enumerate(events)
+    ]
+    RegistryEvent.objects.bulk_create(rows)
+    _fan_out(environment.id, rows, now)
+    return rows
+
+
+def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> None:
+    subscriptions = list(
+        WebhookSubscription.objects.filter(environment_id=environment_id, is_active=True).only("id", "events")
+    )
+    deliveries = [
+        WebhookDelivery(subscription_id=sub.id, event_id=event.id, next_attempt_at=now)
+        for event in events
+        for sub in subscriptions
+        if sub.wants(event.type)
+    ]
+    if not deliveries:
+        return
+    WebhookDelivery.objects.bulk_create(deliveries)
+    for subscription_id in sorted({d.subscription_id for d in deliveries}):
+        transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
