@@ -79,6 +79,9 @@ def _changed_paths(before: Any, after: Any, prefix: str, out: list[str]) -> None
 def _collection_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     changed: dict[str, list[str]] = {}
     for key in sorted(set(previous) & set(current)):
+        # Per item first: one canonical dump each instead of one per leaf for unchanged items.
+        if _canonical_json(previous[key]) == _canonical_json(current[key]):
+            continue
         paths: list[str] = []
         _changed_paths(previous[key], current[key], "", paths)
         if paths:

@@ -23,6 +23,7 @@ from .dispatch import dispatch_waiting
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, reject_unstorable, store_versions
 from .retry import retry_delay
+from .unchanged import empty_diff, unchanged_since
 
 logger = logging.getLogger(__name__)
 
@@ -80,19 +81,29 @@ def _perform(index: EndpointIndex) -> None:
     reject_unstorable(result.data)
     store_versions(endpoint, result)
     previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
+    data_hash = document_hash(result.data)
     with transaction.atomic():
-        # Planned in the same transaction as the writes, so the guard judges what is written.
-        plan = registry_plan(endpoint=endpoint, data=result.data)
-        if not index.force and (shrink := plan.suspicious_shrink()):
-            raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
-        registry_stats = registry_apply(endpoint=endpoint, plan=plan)
+        if previous is not None and unchanged_since(
+            index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
+        ):
+            # Same document, same registry: nothing to write, nothing to diff.
+            stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
+        else:
+            # Planned in the same transaction as the writes, so the guard judges what is written.
+            plan = registry_plan(endpoint=endpoint, data=result.data)
+            if not index.force and (shrink := plan.suspicious_shrink()):
+                raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
+            registry_stats = registry_apply(endpoint=endpoint, plan=plan)
+            stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
+            diff = document_diff(previous.data if previous else None, result.data)
         now = timezone.now()
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
-            stats=registry_stats.as_v2_stats(),
+            stats=stats,
             data=result.data,
-            diff=document_diff(previous.data if previous else None, result.data),
-            document_hash=document_hash(result.data),
+            diff=diff,
+            document_hash=data_hash,
+            registry_generation=generation,
             error=None,
             finished_at=now,
             updated_at=now,
