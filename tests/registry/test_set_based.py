@@ -96,7 +96,9 @@ def test_upsert_returns_the_id_of_every_row_written_or_not():
 def test_rows_are_sent_sorted_by_their_natural_key():
     org = factories.OrganizationFactory()
     upsert(m.IntegrationDefinition, [{"id": "def", "name": "D"}], on=["id"], update=[])
-    rows = [{"slug": slug, "title": slug, "definition_id": "def", "organization_id": org.id} for slug in ("z", "m", "a")]
+    rows = [
+        {"slug": slug, "title": slug, "definition_id": "def", "organization_id": org.id} for slug in ("z", "m", "a")
+    ]
     with CaptureQueriesContext(connection) as queries:
         upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
     (statement,) = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]

@@ -17,7 +17,8 @@ def registry_apply(*, endpoint: Endpoint, plan: RegistryPlan) -> RegistryStats:
     """Write a plan in bulk, atomically; returns the index counters and the follow-up work."""
     if plan.endpoint_id != endpoint.id:
         raise ValueError("The plan was made for another endpoint.")
-    with transaction.atomic():
+    # No savepoint of its own inside the caller's transaction: a failure aborts the whole index anyway.
+    with transaction.atomic(savepoint=False):
         ctx = ApplyContext(endpoint=endpoint, plan=plan)
         # Phases run in the original's order where it matters: jobs before sources and dynamic
         # triggers (they point at the internal registration job's version), schedules settled last.

@@ -102,20 +102,20 @@ def _attname(model: type[models.Model], name: str) -> str:
     return field.attname
 
 
-def _columns(model: type[models.Model]) -> list[models.Field]:
+def _columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     """The columns an INSERT names: all but database-generated keys (auto fields)."""
     return [field for field in model._meta.concrete_fields if not getattr(field, "db_returning", False)]
 
 
-def _is_generated_id(field: models.Field) -> bool:
+def _is_generated_id(field: models.Field[Any, Any]) -> bool:
     return field.primary_key and field.has_default() and callable(field.default)
 
 
-def _timestamp(field: models.Field) -> bool:
+def _timestamp(field: models.Field[Any, Any]) -> bool:
     return isinstance(field, models.DateTimeField) and bool(field.auto_now or field.auto_now_add)
 
 
-def _text(field: models.Field, value: Any) -> str | None:
+def _text(field: models.Field[Any, Any], value: Any) -> str | None:
     """One value as the text PostgreSQL casts back to the column's type."""
     if value is None:
         return None
@@ -131,12 +131,14 @@ def _text(field: models.Field, value: Any) -> str | None:
 def _upsert_postgresql(
     model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
 ) -> Upserted:
-    table = connection.ops.quote_name(model._meta.db_table)
-    q = connection.ops.quote_name
+    def q(name: str | None) -> str:
+        return str(connection.ops.quote_name(str(name)))
+
+    table = q(model._meta.db_table)
     now = timezone.now()
     pk = model._meta.pk
     assert pk is not None
-    input_fields: list[models.Field] = []
+    input_fields: list[models.Field[Any, Any]] = []
     defaults: dict[str, Any] = {}
     for field in _columns(model):
         if field.attname in rows[0] or field.attname in on:
@@ -169,8 +171,7 @@ def _upsert_postgresql(
         params.append(prefix)
     for attname, value in defaults.items():
         if attname not in by_attname:
-            field = model._meta.get_field(attname)
-            insert_cols.append(q(field.column))
+            insert_cols.append(q(model._meta.get_field(attname).column))
             select_cols.append("%s")
             params.append(value)
 
@@ -219,7 +220,7 @@ def _upsert_postgresql(
 def _select_ids(model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str]) -> dict[Key, str]:
     wanted = {tuple(str(row[name]) for name in on) for row in rows}
     filters = {f"{name}__in": unique(str(row[name]) for row in rows) for name in on}
-    pk_name = model._meta.pk.attname  # type: ignore[union-attr]
+    pk_name = model._meta.pk.attname
     found: dict[Key, str] = {}
     for values in model._default_manager.filter(**filters).values_list(pk_name, *on):
         key = tuple(str(part) for part in values[1:])
@@ -242,7 +243,7 @@ def _upsert_simple(
     return Upserted(_select_ids(model, rows, on), len(rows))
 
 
-def delete_unlisted(queryset: models.QuerySet, key_fields: list[str], keep: set[str]) -> int:
+def delete_unlisted(queryset: models.QuerySet[Any], key_fields: list[str], keep: set[str]) -> int:
     """Delete the rows of `queryset` whose joined natural key is not in `keep`: one statement."""
     expressions: list[Any] = []
     for position, name in enumerate(key_fields):
@@ -251,4 +252,4 @@ def delete_unlisted(queryset: models.QuerySet, key_fields: list[str], keep: set[
         expressions.append(name)
     annotated = queryset.annotate(_natural_key=Concat(*expressions, output_field=models.CharField()))
     deleted, _ = annotated.exclude(_natural_key__in=keep).delete()
-    return deleted
+    return int(deleted)

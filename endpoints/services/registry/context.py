@@ -49,7 +49,7 @@ class ApplyContext:
         logger.warning("registry.item_skipped", extra={"endpoint_id": self.endpoint.id, "reason": message})
         self.stats.errors.append(message)
 
-    def registration_version(self, item: dict, label: str) -> str | None:
+    def registration_version(self, item: dict[str, Any], label: str) -> str | None:
         """The JobVersion id of the item's `registerSourceJob`, or None (reported when unknown)."""
         ref = item.get("registerSourceJob")
         if not ref:
@@ -69,12 +69,12 @@ class ApplyContext:
         self.written += result.written
         return result
 
-    def update(self, queryset: models.QuerySet, **values: Any) -> int:
+    def update(self, queryset: models.QuerySet[Any], **values: Any) -> int:
         changed = queryset.update(**values)
         self.written += changed
         return changed
 
-    def delete_unlisted(self, queryset: models.QuerySet, key_fields: list[str], keep: set[str]) -> int:
+    def delete_unlisted(self, queryset: models.QuerySet[Any], key_fields: list[str], keep: set[str]) -> int:
         deleted = bulk.delete_unlisted(queryset, key_fields, keep)
         self.written += deleted
         return deleted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 
 from endpoints.models import DynamicTriggerType, EventDispatcher, ScheduleSource
 from endpoints.services.registry.context import ApplyContext
@@ -94,32 +94,40 @@ def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister], d
 
 def settle_schedules(ctx: ApplyContext) -> None:
     """Deactivate the schedules collected by the earlier phases, re-activate returning dynamic
-    schedules, and tell the caller which schedules to (re)arm and disarm."""
+    schedules, and tell the caller which schedules to (re)arm and disarm (one SELECT for both)."""
     follow_ups = ctx.stats.follow_ups
-    if ctx.disarm_filters:
-        condition = Q()
-        for item in ctx.disarm_filters:
-            condition |= item
-        base = ScheduleSource.objects.filter(environment=ctx.environment, active=True)
-        disarm = list(base.filter(condition).values_list("id", flat=True))
-        if disarm:
-            ctx.update(ScheduleSource.objects.filter(id__in=disarm), active=False, updated_at=ctx.now)
-        follow_ups.schedules_to_disarm = sorted(disarm)
+    disarm_condition = Q()
+    for item in ctx.disarm_filters:
+        disarm_condition |= item
+    rearm = ctx.rearm_dynamic_schedule_ids if ctx.environment.auto_enable_internal_sources else []
     arm_condition = Q()
-    if ctx.rearm_dynamic_schedule_ids and ctx.environment.auto_enable_internal_sources:
-        ctx.update(
-            ScheduleSource.objects.filter(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids),
-            active=True,
-            updated_at=ctx.now,
-        )
-        arm_condition |= Q(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids)
+    if rearm:
+        arm_condition |= Q(dynamic_trigger_id__in=rearm)
     if ctx.scheduled_job_ids:
         arm_condition |= Q(key__in=ctx.scheduled_job_ids)
+    if not disarm_condition and not arm_condition:
+        return
+    flags: dict[str, Any] = {"to_disarm": ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField())}
+    flags["to_arm"] = ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False)
+    flags["rearmed"] = ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False)
+    rows = list(
+        ScheduleSource.objects.filter(environment=ctx.environment)
+        .filter(((Q(active=True) & disarm_condition) if disarm_condition else Q(pk__in=[])) | arm_condition)
+        .annotate(**flags)
+        .values_list("id", "active", "to_disarm", "to_arm", "rearmed")
+    )
+    disarm = sorted(row_id for row_id, _, to_disarm, _, _ in rows if to_disarm)
+    if ctx.disarm_filters:
+        if disarm:
+            ctx.update(ScheduleSource.objects.filter(id__in=disarm), active=False, updated_at=ctx.now)
+        follow_ups.schedules_to_disarm = disarm
+    if rearm:
+        ctx.update(ScheduleSource.objects.filter(dynamic_trigger_id__in=rearm), active=True, updated_at=ctx.now)
     if arm_condition:
         follow_ups.schedules_to_arm = sorted(
-            ScheduleSource.objects.filter(arm_condition, environment=ctx.environment, active=True).values_list(
-                "id", flat=True
-            )
+            row_id
+            for row_id, active, to_disarm, to_arm, rearmed in rows
+            if to_arm and ((active and not to_disarm) or rearmed)
         )
 
 
