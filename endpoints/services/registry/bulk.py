@@ -96,10 +96,14 @@ def upsert(
     return _upsert_simple(model, ordered, on, update)
 
 
-def _attname(model: type[models.Model], name: str) -> str:
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
-    return field.attname
+    return field
+
+
+def _attname(model: type[models.Model], name: str) -> str:
+    return _field(model, name).attname
 
 
 def _columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -171,7 +175,7 @@ def _upsert_postgresql(
         params.append(prefix)
     for attname, value in defaults.items():
         if attname not in by_attname:
-            insert_cols.append(q(model._meta.get_field(attname).column))
+            insert_cols.append(q(_field(model, attname).column))
             select_cols.append("%s")
             params.append(value)
 
