@@ -126,7 +126,7 @@ def new_environment(api_key: str | None = None) -> Any:
 
     n = next(_counter)
     env, _ = environment_get_or_create(
-        organization=f"Bench {n}", project=f"Bench {n}", env_type="PRODUCTION", api_key=api_key
+        organization=f"Bench {os.getpid()}-{n}", project=f"Bench {os.getpid()}-{n}", env_type="PRODUCTION", api_key=api_key
     )
     return env
 

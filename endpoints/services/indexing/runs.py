@@ -20,6 +20,7 @@ from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting
+from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, reject_unstorable, store_versions
 from .retry import retry_delay
@@ -83,6 +84,7 @@ def _perform(index: EndpointIndex) -> None:
     previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
     data_hash = document_hash(result.data)
     with transaction.atomic():
+        commit_without_flush_wait()
         if previous is not None and unchanged_since(
             index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
         ):
