@@ -84,13 +84,13 @@ def _perform(index: EndpointIndex) -> None:
     previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
     data_hash = document_hash(result.data)
     with transaction.atomic():
-        commit_without_flush_wait()
         if previous is not None and unchanged_since(
             index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
         ):
             # Same document, same registry: nothing to write, nothing to diff.
             stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
         else:
+            commit_without_flush_wait()
             # Planned in the same transaction as the writes, so the guard judges what is written.
             plan = registry_plan(endpoint=endpoint, data=result.data)
             if not index.force and (shrink := plan.suspicious_shrink()):
