@@ -72,7 +72,9 @@ def register_integrations(ctx: ApplyContext) -> None:
                 update=["title", "auth_source", "connection_type", "definition"],
             ).by_last()
         )
-    wanted = {item["integration"]["id"] for item in ctx.plan.webhooks_to_register if item.get("integration")}
+    # Referenced but not upserted here (a HOSTED source's integration, a webhook's): read them.
+    wanted = {source["integration"]["id"] for source in ctx.plan.sources_to_register}
+    wanted |= {item["integration"]["id"] for item in ctx.plan.webhooks_to_register if item.get("integration")}
     if wanted - set(ids):
         ids.update(
             Integration.objects.filter(organization_id=org_id, slug__in=wanted - set(ids)).values_list("slug", "id")
