@@ -1,30 +1,42 @@
-"""Benchmarks: register latency, register -> SUCCESS time, and one index of N jobs (time, queries).
+"""Benchmarks, one command, one table: indexing against its floor, hooks against `/healthz`, worker
+throughput, and the recurring re-index of unchanged against changed documents.
 
-Runs against real processes on loopback: PostgreSQL (database `kongflow_bench`, recreated), Redis,
-a gunicorn web process, a Celery worker and real SDK endpoints from the shared fixture. Prints
-figures; asserts nothing about time.
+    .venv/bin/python bench/run.py [--sizes 10,100,500,2000] [--repeat 3] [--quick]
 
-    .venv/bin/python bench/run.py [--registrations 50] [--jobs 500]
+Everything runs on loopback against real processes: PostgreSQL (a database of its own,
+`kongflow_bench_<checkout hash>`, recreated), Redis (broker database 13, a queue of its own), a
+gunicorn web process, Celery workers and real SDK endpoints from the shared fixture. Figures are
+medians of `--repeat` runs; every ratio compares figures taken in the same run. Loops are bounded.
+Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DB_NAME = "kongflow_bench"
+DB_NAME = "kongflow_bench_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
+DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 os.environ.update(
     {
         "DJANGO_SETTINGS_MODULE": "kongflow.settings",
         "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
         "CELERY_TASK_DEFAULT_QUEUE": f"kongflow-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
@@ -34,14 +46,29 @@ os.environ.update(
         "KONGFLOW_THROTTLE_REGISTER": "",
         "KONGFLOW_THROTTLE_INDEX": "",
         "KONGFLOW_THROTTLE_HOOK": "",
+        "KONGFLOW_VAR_DIR": str(Path(tempfile.gettempdir()) / f"kongflow-bench-{os.getpid()}"),
     }
 )
-KEY = "tr_dev_kongflowBench0001"
+FINAL = ("SUCCESS", "FAILURE")
+ROWS: list[tuple[str, str, str]] = []  # (section, measure, figure)
+
+
+def row(section: str, measure: str, figure: str) -> None:
+    ROWS.append((section, measure, figure))
+    print(f"  {measure}: {figure}", flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
 
 
 def recreate_database() -> None:
@@ -53,48 +80,22 @@ def recreate_database() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, check=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--registrations", type=int, default=50)
-    parser.add_argument("--jobs", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=10)
-    args = parser.parse_args()
+@contextmanager
+def process(args: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
-    recreate_database()
-    import django
 
-    django.setup()
-    import requests
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from endpoints.models import EndpointIndex, IndexSource
-    from endpoints.services.environments import environment_get_or_create
-    from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
-    from tests.support.sdk import sdk_endpoint
-    from tests.support.web import free_port
-
-    environment_get_or_create(organization="Bench", project="Bench", env_type="DEVELOPMENT", api_key=KEY)
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "kongflow.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-        ],
-        cwd=REPO,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = subprocess.Popen(
+def worker(concurrency: int) -> Any:
+    return process(
         [
             sys.executable,
             "-m",
@@ -103,111 +104,494 @@ def main() -> None:
             "kongflow",
             "worker",
             "--concurrency",
-            "2",
+            str(concurrency),
             "--loglevel",
             "WARNING",
+            "--without-gossip",
+            "--without-mingle",
             "--queues",
             os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-        ],
-        cwd=REPO,
-        stderr=subprocess.DEVNULL,
+        ]
     )
-    api = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {KEY}"}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+_counter = iter(range(1, 10**6))
+
+
+def new_environment(api_key: str | None = None) -> Any:
+    """A fresh organization/project/PRODUCTION environment: every first index is really a first."""
+    from endpoints.services.environments import environment_get_or_create
+
+    n = next(_counter)
+    env, _ = environment_get_or_create(
+        organization=f"Bench {os.getpid()}-{n}",
+        project=f"Bench {os.getpid()}-{n}",
+        env_type="PRODUCTION",
+        api_key=api_key,
+    )
+    return env
+
+
+def new_endpoint(env: Any, slug: str, url: str, hook: str | None = None) -> Any:
+    from endpoints.models import Endpoint
+
+    return Endpoint.objects.create(
+        environment=env,
+        organization_id=env.organization_id,
+        project_id=env.project_id,
+        slug=slug,
+        url=url,
+        indexing_hook_identifier=hook,
+    )
+
+
+def index_once(endpoint: Any) -> tuple[float, int]:
+    """One index in this process: (seconds, SQL statements)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from endpoints.models import EndpointIndex, IndexSource, IndexStatus
+    from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
+
+    index = endpoint_index_request(endpoint=endpoint, source=IndexSource.MANUAL)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        endpoint_index_run(index_id=index.id)
+        elapsed = time.perf_counter() - started
+    status = EndpointIndex.objects.values_list("status", flat=True).get(id=index.id)
+    assert status == IndexStatus.SUCCESS, status
+    return elapsed, statements(queries)
+
+
+def statements(queries: Any) -> int:
+    """SQL statements sent, without the BEGIN/COMMIT/SAVEPOINT lines Django also records."""
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+    return sum(1 for query in queries.captured_queries if not query["sql"].lstrip().upper().startswith(control))
+
+
+def fetch_and_parse(url: str, api_key: str) -> float:
+    """The floor's first half: the INDEX_ENDPOINT round trip and `json.loads` of the answer."""
+    import requests
+
+    started = time.perf_counter()
+    response = requests.post(
+        url, headers={"x-trigger-api-key": api_key, "x-trigger-action": "INDEX_ENDPOINT"}, timeout=60
+    )
+    json.loads(response.content)
+    return time.perf_counter() - started
+
+
+# The rows one index of the `many` scenario writes, by table, in one organization.
+COPY_SOURCES = {
+    "endpoints_job": "project_id = %(project)s",
+    "endpoints_jobversion": "environment_id = %(env)s",
+    "endpoints_jobalias": "environment_id = %(env)s",
+    "endpoints_jobintegration": "job_id IN (SELECT id FROM endpoints_job WHERE project_id = %(project)s)",
+    "endpoints_eventexample": "job_version_id IN (SELECT id FROM endpoints_jobversion WHERE environment_id = %(env)s)",
+    "endpoints_eventdispatcher": "environment_id = %(env)s",
+    "endpoints_schedulesource": "environment_id = %(env)s",
+    "endpoints_integration": "organization_id = %(org)s",
+}
+
+
+def copy_floor(env: Any) -> tuple[float, int]:
+    """The floor's second half: COPY of the same rows into empty tables of the same shape, committed."""
+    import psycopg
+
+    params = {"env": env.id, "project": env.project_id, "org": env.organization_id}
+    dumps: dict[str, bytes] = {}
+    rows = 0
+    with psycopg.connect(DB_URL) as conn:
+        for table, where in COPY_SOURCES.items():
+            query = psycopg.ClientCursor(conn).mogrify(f"SELECT * FROM {table} WHERE {where}", params)  # noqa: S608
+            buffer = bytearray()
+            with conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
+                for chunk in copy:
+                    buffer += chunk
+            dumps[table] = bytes(buffer)
+            rows += buffer.count(b"\n")
+        for table in COPY_SOURCES:
+            conn.execute(f"DROP TABLE IF EXISTS bench_copy_{table}")
+            conn.execute(f"CREATE UNLOGGED TABLE bench_copy_{table} (LIKE {table} INCLUDING ALL)")
+            conn.execute(f"ALTER TABLE bench_copy_{table} SET LOGGED")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cursor:
+            for table, data in dumps.items():
+                with cursor.copy(f"COPY bench_copy_{table} FROM STDIN") as copy:
+                    copy.write(data)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        for table in COPY_SOURCES:
+            conn.execute(f"DROP TABLE bench_copy_{table}")
+        conn.commit()
+    return elapsed, rows
+
+
+def small_transaction() -> float:
+    """One small transaction: BEGIN, an UPDATE of one row, COMMIT."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_small (id int PRIMARY KEY, n int)")
+        cursor.execute("INSERT INTO bench_small VALUES (1, 0) ON CONFLICT DO NOTHING")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE bench_small SET n = n + 1 WHERE id = 1")
+    return time.perf_counter() - started
+
+
+def bench_indexing(sizes: list[int], repeat: int) -> None:
+    from tests.support.sdk import sdk_endpoint
+
+    print("indexing (in-process, real SDK endpoint, scenario `many`)", flush=True)
+    firsts: dict[int, float] = {}
+    for jobs in sizes:
+        env = new_environment()
+        with sdk_endpoint(
+            api_key=env.api_key, endpoint_id=f"many-{jobs}", scenario="many", extra_args=["--jobs", str(jobs)]
+        ) as sdk:
+            fetch_and_parse(sdk.url, env.api_key)  # warm-up
+            first_t, repeat_t, first_q, repeat_q, floor_fp, floor_copy, floor_tx = [], [], [], [], [], [], []
+            copied = 0
+            for rep in range(repeat):
+                run_env = env if rep == 0 else new_environment()
+                if rep:
+                    # The SDK only answers its own key: re-key the fresh environment to it.
+                    api_key = env.api_key
+                    env.api_key = f"{env.api_key}x{rep}"
+                    env.save(update_fields=["api_key"])
+                    run_env.api_key = api_key
+                    run_env.save(update_fields=["api_key"])
+                    env = run_env
+                endpoint = new_endpoint(run_env, f"many-{jobs}", sdk.url)
+                seconds, queries = index_once(endpoint)
+                first_t.append(seconds)
+                first_q.append(queries)
+                seconds, queries = index_once(endpoint)
+                repeat_t.append(seconds)
+                repeat_q.append(queries)
+                floor_fp.append(fetch_and_parse(sdk.url, run_env.api_key))
+                seconds, copied = copy_floor(run_env)
+                floor_copy.append(seconds)
+                floor_tx.append(small_transaction())
+        fp, cp, tx = median(floor_fp), median(floor_copy), median(floor_tx)
+        first, again = median(first_t), median(repeat_t)
+        firsts[jobs] = first
+        section = f"index {jobs} jobs"
+        print(section, flush=True)
+        row(section, "floor: fetch + json.loads", ms(fp))
+        row(section, f"floor: COPY of the same {copied} rows", ms(cp))
+        row(section, "floor: one small transaction", ms(tx))
+        row(
+            section,
+            "first index",
+            f"{ms(first)}, {max(first_q)} queries, {first / (fp + cp):.2f}x (fetch + parse + COPY)",
+        )
+        row(
+            section,
+            "unchanged re-index",
+            f"{ms(again)}, {max(repeat_q)} queries, {again / (fp + tx):.2f}x (fetch + parse + small tx)",
+        )
+    ordered = sorted(firsts)
+    if len(ordered) >= 2:
+        lo, hi = ordered[-2], ordered[-1]
+        row(
+            "growth",
+            f"marginal cost per job ({lo} -> {hi} jobs, first index)",
+            ms((firsts[hi] - firsts[lo]) / (hi - lo)),
+        )
+
+
+def bench_emulation(jobs: int) -> None:
+    from django.db import connection
+
+    from bench.emulation import register_sequentially
+    from endpoints.services.indexing.fetch import fetch_index
+    from tests.support.sdk import sdk_endpoint
+
+    print("anchor", flush=True)
+    env = new_environment()
+    with sdk_endpoint(
+        api_key=env.api_key, endpoint_id="anchor", scenario="many", extra_args=["--jobs", str(jobs)]
+    ) as sdk:
+        endpoint = new_endpoint(env, "anchor", sdk.url)
+        data = fetch_index(endpoint, persist_redirects=False).data
+        kongflow_env = new_environment()
+        env.api_key, kongflow_env.api_key = f"{env.api_key}y", env.api_key
+        env.save(update_fields=["api_key"])
+        kongflow_env.save(update_fields=["api_key"])
+        kongflow, _ = index_once(new_endpoint(kongflow_env, "anchor", sdk.url))
+    statements = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        started = time.perf_counter()
+        register_sequentially(endpoint, data)
+        elapsed = time.perf_counter() - started
+    row(
+        "anchor",
+        f"EMULATION of per-job sequential upserts, {jobs} jobs (registry only, once)",
+        f"{ms(elapsed)}, {statements} queries; Kongflow's whole first index: {ms(kongflow)} "
+        f"({elapsed / kongflow:.1f}x faster)",
+    )
+
+
+def storm(url: str, total: int, concurrency: int, method: str = "GET") -> tuple[float, list[float], int]:
+    """`total` requests from `concurrency` threads (keep-alive sessions): (req/s, latencies, errors)."""
+    import requests
+
+    local = threading.local()
+    errors = 0
+    lock = threading.Lock()
+
+    def one(_: int) -> float:
+        nonlocal errors
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        started = time.perf_counter()
+        try:
+            response = session.request(method, url, timeout=60, data=b"{}" if method == "POST" else None)
+            ok = response.status_code < 400
+        except requests.RequestException:
+            ok = False
+        if not ok:
+            with lock:
+                errors += 1
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        latencies = list(pool.map(one, range(total)))
+    return total / (time.perf_counter() - started), latencies, errors
+
+
+def bench_hooks(api: str, total: int, concurrency: int) -> None:
+    from endpoints.models import EndpointIndex
+    from tests.support.sdk import start_endpoint
+
+    print("hooks", flush=True)
+    env = new_environment()
+    log = Path(tempfile.gettempdir()) / f"kongflow-bench-{os.getpid()}-requests.log"
+    sdk = start_endpoint(
+        api_key=env.api_key, endpoint_id="hooked", scenario="basic", extra_args=["--request-log", str(log)]
+    )
     try:
-        for _ in range(100):
+        endpoint = new_endpoint(env, "hooked", sdk.url, hook="benchhook1")
+        hook_url = f"{api}/api/v1/endpoints/{env.id}/hooked/index/benchhook1"
+        with worker(2):
+            index_all([new_endpoint(env, "warm-up", sdk.url)])  # the worker is up before anything is timed
+            storm(f"{api}/healthz", 100, concurrency)  # warm-up
+            health_rate, health_lat, health_errors = median_storm(lambda: storm(f"{api}/healthz", total, concurrency))
+            before = len(log.read_text().splitlines())
+            hook_rate, hook_lat, hook_errors = storm(hook_url, total, concurrency, method="POST")
+            runs = EndpointIndex.objects.filter(endpoint=endpoint)
+            wait_until(lambda: not runs.exclude(status__in=FINAL).exists(), 120, "hook runs to finish")
+        fetches = sum(1 for line in log.read_text().splitlines()[before:] if "INDEX_ENDPOINT" in line)
+    finally:
+        sdk.stop()
+    section = f"{total} deploy hooks, {concurrency} concurrent clients, one endpoint"
+    row(
+        section,
+        "/healthz (same concurrency)",
+        f"{health_rate:.0f} req/s, p50 {ms(percentile(health_lat, 50))}, p99 {ms(percentile(health_lat, 99))}, "
+        f"{health_errors} errors",
+    )
+    row(
+        section,
+        "hooks",
+        f"{hook_rate:.0f} req/s ({hook_rate / health_rate:.0%} of /healthz), p50 {ms(percentile(hook_lat, 50))}, "
+        f"p99 {ms(percentile(hook_lat, 99))}, {hook_errors} errors, {runs.count()} runs, {fetches} fetches",
+    )
+
+
+def median_storm(run: Callable[[], tuple[float, list[float], int]]) -> tuple[float, list[float], int]:
+    results = [run() for _ in range(3)]
+    return sorted(results, key=lambda result: result[0])[1]
+
+
+@contextmanager
+def lock_wait_sampler() -> Iterator[list[int]]:
+    """Samples, every 20 ms, how many backends of the bench database wait on a lock."""
+    import psycopg
+
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(DB_URL, autocommit=True) as conn:
+            while not stop.is_set():
+                (waiting,) = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone()  # type: ignore[misc]
+                samples.append(waiting)
+                stop.wait(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join()
+
+
+def index_all(endpoints: list[Any], timeout: float = 600) -> float:
+    """Request an index of every endpoint at once; seconds until all are final (all must succeed)."""
+    from endpoints.models import EndpointIndex, IndexSource, IndexStatus
+    from endpoints.services.indexing import endpoint_index_request
+
+    started = time.perf_counter()
+    ids = [endpoint_index_request(endpoint=endpoint, source=IndexSource.MANUAL).id for endpoint in endpoints]
+    runs = EndpointIndex.objects.filter(id__in=ids)
+    wait_until(lambda: not runs.exclude(status__in=FINAL).exists(), timeout, "indexes to finish")
+    elapsed = time.perf_counter() - started
+    failed = runs.exclude(status=IndexStatus.SUCCESS).count()
+    assert failed == 0, f"{failed} runs did not succeed"
+    return elapsed
+
+
+def bench_workers(template: dict[str, Any], endpoints: int, reindexed: int) -> None:
+    from bench.docserver import DocumentServer, renamed
+
+    print("workers", flush=True)
+    with DocumentServer() as server:
+        for processes in (1, 2):
+            env = new_environment()
+            targets = []
+            for k in range(endpoints):
+                name = f"w{processes}-{k}"
+                server.documents[name] = renamed(template, name, "1.0.0")
+                targets.append(new_endpoint(env, name, f"{server.url}/{name}"))
+            with worker(processes):
+                index_all(targets[:1])  # the worker is up
+                with lock_wait_sampler() as samples:
+                    elapsed = index_all(targets[1:])
+            jobs = len(template["jobs"])
+            row(
+                f"worker throughput, {endpoints - 1} endpoints x {jobs} jobs (first indexes)",
+                f"{processes} process{'es' if processes > 1 else ''}",
+                f"{(endpoints - 1) / elapsed:.1f} idx/s; samples with a backend waiting on a lock: "
+                f"{sum(1 for s in samples if s)}/{len(samples)}",
+            )
+
+        env = new_environment()
+        targets = []
+        for k in range(reindexed):
+            name = f"r-{k}"
+            server.documents[name] = renamed(template, name, "1.0.0")
+            targets.append(new_endpoint(env, name, f"{server.url}/{name}"))
+        with worker(2):
+            index_all(targets)
+            unchanged = [index_all(targets) for _ in range(2)]
+            changed = []
+            for version in ("1.1.0", "1.0.0"):
+                for k in range(reindexed):
+                    server.documents[f"r-{k}"] = renamed(template, f"r-{k}", version)
+                changed.append(index_all(targets))
+        section = f"recurring re-index of {reindexed} endpoints x {len(template['jobs'])} jobs, 2 worker processes"
+        row(section, "documents unchanged", f"{median(unchanged):.2f} s ({reindexed / median(unchanged):.1f} idx/s)")
+        row(
+            section,
+            "documents changed (every job's version)",
+            f"{median(changed):.2f} s ({reindexed / median(changed):.1f} idx/s); "
+            f"unchanged is {median(changed) / median(unchanged):.1f}x cheaper",
+        )
+
+
+def template_document(jobs: int) -> dict[str, Any]:
+    from tests.support.sdk import sdk_endpoint
+
+    env = new_environment()
+    with sdk_endpoint(
+        api_key=env.api_key, endpoint_id="template", scenario="many", extra_args=["--jobs", str(jobs)]
+    ) as sdk:
+        import requests
+
+        response = requests.post(
+            sdk.url, headers={"x-trigger-api-key": env.api_key, "x-trigger-action": "INDEX_ENDPOINT"}, timeout=60
+        )
+        return dict(response.json())
+
+
+def print_table() -> None:
+    print()
+    print("| section | measure | figure |")
+    print("|---|---|---|")
+    for section, measure, figure in ROWS:
+        print(f"| {section} | {measure} | {figure} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,100,500,2000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hooks", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--endpoints", type=int, default=100)
+    parser.add_argument("--reindexed", type=int, default=200)
+    parser.add_argument("--only", default="indexing,anchor,hooks,workers")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+
+    recreate_database()
+    import django
+
+    django.setup()
+    import requests
+
+    from tests.support.web import free_port
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "kongflow.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "2",
+        "--threads",
+        "8",
+        "--keep-alive",
+        "30",
+    ]
+    with process(gunicorn):
+        for _ in range(200):
             try:
                 requests.get(f"{api}/healthz", timeout=2)
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        with sdk_endpoint(api_key=KEY, endpoint_id="bench", scenario="basic") as sdk:
-            session = requests.Session()
-            latencies, to_success = [], []
-            for _ in range(args.registrations):
-                started = time.perf_counter()
-                response = session.post(
-                    f"{api}/api/v1/endpoints", json={"id": "bench", "url": sdk.url}, headers=headers, timeout=30
-                )
-                latencies.append(time.perf_counter() - started)
-                response.raise_for_status()
-                index_id = response.json()["endpointIndex"]["id"]
-                while True:
-                    status = session.get(f"{api}/api/v1/endpointindex/{index_id}", headers=headers, timeout=30).json()[
-                        "status"
-                    ]
-                    if status in ("SUCCESS", "FAILURE"):
-                        break
-                    time.sleep(0.01)
-                to_success.append(time.perf_counter() - started)
-                assert status == "SUCCESS", status
-        print(
-            f"register latency over {args.registrations} sequential registrations (ms): "
-            f"p50 {percentile(latencies, 50) * 1000:.1f}  p95 {percentile(latencies, 95) * 1000:.1f}  "
-            f"max {max(latencies) * 1000:.1f}"
-        )
-        print(
-            f"register -> SUCCESS (ms, worker on Redis, poll every 10 ms): "
-            f"p50 {percentile(to_success, 50) * 1000:.1f}  p95 {percentile(to_success, 95) * 1000:.1f}  "
-            f"mean {statistics.mean(to_success) * 1000:.1f}"
-        )
-
-        # Concurrent registrations of one endpoint: each pings it; repeats join the pending run.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with sdk_endpoint(api_key=KEY, endpoint_id="bench", scenario="basic") as sdk:
-
-            def register_one(_: int) -> float:
-                started = time.perf_counter()
-                response = requests.post(
-                    f"{api}/api/v1/endpoints", json={"id": "bench", "url": sdk.url}, headers=headers, timeout=60
-                )
-                response.raise_for_status()
-                return time.perf_counter() - started
-
-            total = args.registrations * 4
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-                concurrent = list(pool.map(register_one, range(total)))
-            wall = time.perf_counter() - started
-        print(
-            f"register with {args.concurrency} concurrent clients, {total} requests: {total / wall:.0f} req/s, "
-            f"p50 {percentile(concurrent, 50) * 1000:.1f} ms, p95 {percentile(concurrent, 95) * 1000:.1f} ms"
-        )
-
-        prod, _ = environment_get_or_create(
-            organization="Bench", project="Bench", env_type="PRODUCTION", api_key="tr_prod_kongflowBench0001"
-        )
-        from endpoints.models import Endpoint
-
-        for label, jobs in (("small", 10), ("large", args.jobs)):
-            with sdk_endpoint(
-                api_key=prod.api_key, endpoint_id=f"many-{jobs}", scenario="many", extra_args=["--jobs", str(jobs)]
-            ) as sdk:
-                endpoint = Endpoint.objects.create(
-                    environment=prod,
-                    organization_id=prod.organization_id,
-                    project_id=prod.project_id,
-                    slug=f"many-{jobs}",
-                    url=sdk.url,
-                )
-                for run in ("first", "repeat"):
-                    index = endpoint_index_request(endpoint=endpoint, source=IndexSource.MANUAL)
-                    with CaptureQueriesContext(connection) as queries:
-                        started = time.perf_counter()
-                        endpoint_index_run(index_id=index.id)
-                        elapsed = time.perf_counter() - started
-                    index = EndpointIndex.objects.get(id=index.id)
-                    print(
-                        f"index {jobs:>4} jobs ({label}, {run}): {elapsed * 1000:.0f} ms, "
-                        f"{len(queries.captured_queries)} SQL queries, status {index.status}, "
-                        f"stats.jobs {index.stats and index.stats['jobs']}"
-                    )
-    finally:
-        web.terminate()
-        worker.terminate()
-        web.wait()
-        worker.wait()
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared machine)")
+        if "indexing" in parts:
+            bench_indexing([int(size) for size in args.sizes.split(",")], args.repeat)
+        if "anchor" in parts:
+            bench_emulation(500)
+        if "hooks" in parts:
+            bench_hooks(api, args.hooks, args.concurrency)
+        if "workers" in parts:
+            bench_workers(template_document(20), args.endpoints + 1, args.reindexed)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print_table()
 
 
 if __name__ == "__main__":

@@ -39,11 +39,12 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
 
 
 def endpoint_index_latest_success(*, endpoint_id: str) -> EndpointIndex | None:
-    """The endpoint's last SUCCESS run: what a new index is diffed against."""
+    """The endpoint's last SUCCESS run: what a new index is diffed against. Its `data` (the whole
+    document) is loaded on first access only: an unchanged re-index never needs it."""
     return (
         EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
         .order_by("-created_at")
-        .only("id", "data", "document_hash")
+        .only("id", "document_hash", "registry_generation", "stats")
         .first()
     )
 

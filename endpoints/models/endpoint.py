@@ -70,6 +70,9 @@ class EndpointIndex(TimestampedModel):
     coalesced = models.JSONField(default=list, blank=True, help_text="Source and reason of each joined request.")
     document_hash = models.CharField(max_length=64, null=True, blank=True)
     diff = models.JSONField(null=True, blank=True)
+    registry_generation = models.BigIntegerField(
+        null=True, blank=True, help_text="The organization's registry generation this run's registry writes left."
+    )
 
     class Meta:
         verbose_name_plural = "endpoint indexes"

@@ -20,6 +20,9 @@ class Organization(TimestampedModel):
     slug = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every transaction that changes a registry row of the organization (§ skip of
+    # identical documents in endpoints.services.indexing.runs).
+    registry_generation = models.BigIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.slug

@@ -30,12 +30,13 @@ def _item_key(item: Any) -> str | None:
 
 
 def _canonical(value: Any) -> Any:
-    """Sort dict keys, and lists whose items all carry an id/key by that id/key. Other lists keep their
-    order: it can matter (display properties, `$between` bounds)."""
+    """Sort lists whose items all carry an id/key by that id/key. Other lists keep their order: it can
+    matter (display properties, `$between` bounds). Dict keys are sorted by `json.dumps(sort_keys=True)`,
+    so only containers are walked (scalars are returned as they are, without a call each)."""
     if isinstance(value, dict):
-        return {key: _canonical(value[key]) for key in sorted(value)}
+        return {key: _canonical(item) if isinstance(item, dict | list) else item for key, item in value.items()}
     if isinstance(value, list):
-        items = [_canonical(item) for item in value]
+        items = [_canonical(item) if isinstance(item, dict | list) else item for item in value]
         keys = [_item_key(item) for item in items]
         if items and all(key is not None for key in keys):
             return [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
@@ -79,6 +80,9 @@ def _changed_paths(before: Any, after: Any, prefix: str, out: list[str]) -> None
 def _collection_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     changed: dict[str, list[str]] = {}
     for key in sorted(set(previous) & set(current)):
+        # Per item first: one canonical dump each instead of one per leaf for unchanged items.
+        if _canonical_json(previous[key]) == _canonical_json(current[key]):
+            continue
         paths: list[str] = []
         _changed_paths(previous[key], current[key], "", paths)
         if paths:

@@ -74,9 +74,16 @@ def test_registering_and_indexing_the_basic_sdk_endpoint_records_its_events(dev_
     assert indexed.data["stats"]["jobs"] == 2
     assert indexed.data["diff"]["jobs"] == {"added": 3, "removed": 0, "changed": 0}
 
-    # an identical second index: no job changes, the follow-ups again (idempotent requests)
+    # an identical second index is a free re-index: nothing written, so only endpoint.indexed
     run(endpoint_index_request(endpoint=registration.endpoint, source="MANUAL").id)
-    assert types(dev_environment)[5:] == ["schedule.armed", "endpoint.indexed"]
+    assert types(dev_environment)[5:] == ["endpoint.indexed"]
+    again = RegistryEvent.objects.filter(type="endpoint.indexed").latest("sequence")
+    assert again.data["unchanged"] is True and again.data["stats"]["jobs"] == 2
+    assert indexed.data["unchanged"] is False
+
+    # a forced index writes the registry again: the follow-ups are computed and emitted again
+    run(endpoint_index_request(endpoint=registration.endpoint, source="MANUAL", force=True).id)
+    assert types(dev_environment)[6:] == ["schedule.armed", "endpoint.indexed"]
 
 
 @pytest.mark.django_db

@@ -184,6 +184,16 @@ def test_hosted_source_integration_must_exist(endpoint):
     assert not m.TriggerSource.objects.exists()
 
 
+def test_hosted_source_uses_an_existing_integration(endpoint):
+    hosted = {"id": "gh-hosted", "metadata": {"id": "github", "name": "GitHub"}, "authSource": "HOSTED"}
+    index(endpoint, document(job("a", integrations={"gh": hosted})))  # the job creates the integration
+    source = {"version": "2", "channel": "HTTP", "key": "gh", "params": {}, "options": {"event": ["push"]}}
+    _, stats = index(endpoint, document(job("b"), sources=[{**source, "integration": hosted}]))
+
+    assert stats.errors == [] and stats.sources == 1
+    assert m.TriggerSource.objects.get().integration == m.Integration.objects.get(slug="gh-hosted")
+
+
 def test_interval_below_twenty_seconds_is_clamped(endpoint):
     trigger = {"type": "scheduled", "schedule": {"type": "interval", "options": {"seconds": 5}, "metadata": {"a": 1}}}
     index(endpoint, document(job("fast", trigger=trigger)))

@@ -105,15 +105,22 @@ def index_succeeded_events(
     for webhook_environment_id in follow_ups.webhooks_to_register:
         payload = {"endpoint": ref, "webhookEnvironment": {"id": webhook_environment_id}}
         events.append(NewEvent(t.WEBHOOK_REGISTRATION_REQUESTED, payload))
-    indexed = {
-        "endpoint": ref,
-        "index": _index_ref(index),
-        "stats": stats.as_v2_stats(),
-        "errors": list(stats.errors),
-        "diff": _diff_summary(diff),
-    }
-    events.append(NewEvent(t.ENDPOINT_INDEXED, indexed))
+    events.append(_indexed(index, stats.as_v2_stats(), list(stats.errors), diff, unchanged=False))
     return events
+
+
+def _indexed(
+    index: EndpointIndex, stats: dict[str, Any], errors: list[str], diff: dict[str, Any], *, unchanged: bool
+) -> NewEvent:
+    payload = {
+        "endpoint": endpoint_ref(index.endpoint),
+        "index": _index_ref(index),
+        "stats": stats,
+        "errors": errors,
+        "diff": _diff_summary(diff),
+        "unchanged": unchanged,
+    }
+    return NewEvent(t.ENDPOINT_INDEXED, payload)
 
 
 def record_index_succeeded(
@@ -122,6 +129,13 @@ def record_index_succeeded(
     """The events of a SUCCESS, recorded in the transaction that stores it."""
     events = index_succeeded_events(index=index, plan=plan, stats=stats, diff=diff)
     return events_record(environment=index.endpoint.environment, events=events)
+
+
+def record_index_unchanged(*, index: EndpointIndex, stats: dict[str, Any]) -> list[RegistryEvent]:
+    """A free re-index (same document, same registry) only closes the index: nothing was written, so
+    no job or follow-up event repeats (they were delivered, at least once, when they happened)."""
+    event = _indexed(index, stats, [], {}, unchanged=True)
+    return events_record(environment=index.endpoint.environment, events=[event])
 
 
 def record_index_failed(*, index: EndpointIndex, error: dict[str, Any]) -> list[RegistryEvent]:

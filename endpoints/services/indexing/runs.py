@@ -17,13 +17,15 @@ from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_latest_success
 from endpoints.services.diff import document_diff, document_hash
-from endpoints.services.events.recording import record_index_failed, record_index_succeeded
+from endpoints.services.events.recording import record_index_failed, record_index_succeeded, record_index_unchanged
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting
+from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, reject_unstorable, store_url, store_versions
 from .retry import retry_delay
+from .unchanged import empty_diff, unchanged_since
 
 logger = logging.getLogger(__name__)
 
@@ -82,20 +84,31 @@ def _perform(index: EndpointIndex) -> None:
     reject_unstorable(result.data)
     store_versions(endpoint, result)
     previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
+    data_hash = document_hash(result.data)
     with transaction.atomic():
-        # Planned in the same transaction as the writes, so the guard judges what is written.
-        plan = registry_plan(endpoint=endpoint, data=result.data)
-        if not index.force and (shrink := plan.suspicious_shrink()):
-            raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
-        registry_stats = registry_apply(endpoint=endpoint, plan=plan)
+        if previous is not None and unchanged_since(
+            index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
+        ):
+            # Same document, same registry: nothing to write, nothing to diff.
+            stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
+            plan, registry_stats = None, None
+        else:
+            commit_without_flush_wait()
+            # Planned in the same transaction as the writes, so the guard judges what is written.
+            plan = registry_plan(endpoint=endpoint, data=result.data)
+            if not index.force and (shrink := plan.suspicious_shrink()):
+                raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
+            registry_stats = registry_apply(endpoint=endpoint, plan=plan)
+            stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
+            diff = document_diff(previous.data if previous else None, result.data)
         now = timezone.now()
-        diff = document_diff(previous.data if previous else None, result.data)
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
-            stats=registry_stats.as_v2_stats(),
+            stats=stats,
             data=result.data,
             diff=diff,
-            document_hash=document_hash(result.data),
+            document_hash=data_hash,
+            registry_generation=generation,
             error=None,
             finished_at=now,
             updated_at=now,
@@ -103,7 +116,10 @@ def _perform(index: EndpointIndex) -> None:
         if finished != 1:
             raise Fenced()
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
-        record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff)
+        if plan is None or registry_stats is None:
+            record_index_unchanged(index=index, stats=stats or {})
+        else:
+            record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff)
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(

@@ -30,6 +30,7 @@ shared helpers (`context`, `bulk`, `columns`, `document`, `stats`).
 """
 
 from endpoints.services.registry.apply import registry_apply
+from endpoints.services.registry.generation import registry_changed, registry_generation_current
 from endpoints.services.registry.plan import (
     LATEST_ALIAS,
     REASON_ENABLED_FALSE,
@@ -51,5 +52,7 @@ __all__ = [
     "RegistryPlan",
     "RegistryStats",
     "registry_apply",
+    "registry_changed",
+    "registry_generation_current",
     "registry_plan",
 ]

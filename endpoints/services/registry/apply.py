@@ -7,6 +7,7 @@ from django.db import transaction
 from endpoints.models import Endpoint
 from endpoints.services.registry import http_endpoints, jobs, schedules, sources, triggers
 from endpoints.services.registry.context import ApplyContext
+from endpoints.services.registry.generation import registry_generation_settle
 from endpoints.services.registry.integrations import register_integrations
 from endpoints.services.registry.plan import RegistryPlan
 from endpoints.services.registry.stats import RegistryStats
@@ -16,7 +17,8 @@ def registry_apply(*, endpoint: Endpoint, plan: RegistryPlan) -> RegistryStats:
     """Write a plan in bulk, atomically; returns the index counters and the follow-up work."""
     if plan.endpoint_id != endpoint.id:
         raise ValueError("The plan was made for another endpoint.")
-    with transaction.atomic():
+    # No savepoint of its own inside the caller's transaction: a failure aborts the whole index anyway.
+    with transaction.atomic(savepoint=False):
         ctx = ApplyContext(endpoint=endpoint, plan=plan)
         # Phases run in the original's order where it matters: jobs before sources and dynamic
         # triggers (they point at the internal registration job's version), schedules settled last.
@@ -35,4 +37,9 @@ def registry_apply(*, endpoint: Endpoint, plan: RegistryPlan) -> RegistryStats:
         http_endpoint_ids = http_endpoints.register_http_endpoints(ctx, secret_references)
         http_endpoints.register_webhooks(ctx, http_endpoint_ids)
         schedules.settle_schedules(ctx)
+        ctx.stats.written = ctx.written
+        # Last, so the organization row's lock (taken only when rows changed) is held briefly.
+        ctx.stats.registry_generation = registry_generation_settle(
+            organization_id=endpoint.organization_id, changed=ctx.written > 0
+        )
         return ctx.stats

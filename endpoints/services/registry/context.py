@@ -4,12 +4,15 @@ link to, and the schedules to disarm or re-arm that the last phase settles in on
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from endpoints.models import Endpoint, RuntimeEnvironment
+from endpoints.services.registry import bulk
 from endpoints.services.registry.plan import JobToRegister, RegistryPlan
 from endpoints.services.registry.stats import RegistryStats
 
@@ -27,6 +30,7 @@ class ApplyContext:
         self.snapshot = plan.snapshot
         self.now = timezone.now()
         self.stats = RegistryStats()
+        self.written = 0  # rows inserted, updated or deleted: 0 means the registry did not change
         for message in plan.errors:
             self.error(message)
         self.jobs: list[JobToRegister] = plan.jobs_to_register
@@ -45,7 +49,7 @@ class ApplyContext:
         logger.warning("registry.item_skipped", extra={"endpoint_id": self.endpoint.id, "reason": message})
         self.stats.errors.append(message)
 
-    def registration_version(self, item: dict, label: str) -> str | None:
+    def registration_version(self, item: dict[str, Any], label: str) -> str | None:
         """The JobVersion id of the item's `registerSourceJob`, or None (reported when unknown)."""
         ref = item.get("registerSourceJob")
         if not ref:
@@ -55,7 +59,27 @@ class ApplyContext:
             self.error(f'{label}: registration job "{ref["id"]}" version {ref["version"]} is not registered.')
         return version_id
 
+    # Every write of an apply goes through these three, which count the rows written.
+
+    def upsert(
+        self, model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, on: list[str], update: list[str]
+    ) -> bulk.Upserted:
+        """`bulk.upsert`: rows sorted by natural key, unchanged rows not rewritten."""
+        result = bulk.upsert(model, rows, on=on, update=update)
+        self.written += result.written
+        return result
+
+    def update(self, queryset: models.QuerySet[Any], **values: Any) -> int:
+        changed = queryset.update(**values)
+        self.written += changed
+        return changed
+
+    def delete_unlisted(self, queryset: models.QuerySet[Any], key_fields: list[str], keep: set[str]) -> int:
+        deleted = bulk.delete_unlisted(queryset, key_fields, keep)
+        self.written += deleted
+        return deleted
+
     def deactivate(self, model: type[models.Model], ids: list[str]) -> None:
         """Rows of this endpoint that vanished from the document: kept, but inactive until they return."""
         if ids:
-            model.objects.filter(id__in=ids, active=True).update(active=False, updated_at=self.now)
+            self.update(model._default_manager.filter(id__in=ids, active=True), active=False, updated_at=self.now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from endpoints.models import TriggerHttpEndpoint, TriggerHttpEndpointEnvironment, Webhook, WebhookEnvironment
-from endpoints.services.registry.bulk import unique, upsert
+from endpoints.services.registry.bulk import unique
 from endpoints.services.registry.columns import clip
 from endpoints.services.registry.context import ApplyContext
 from endpoints.services.registry.document import http_endpoint_key
@@ -21,44 +21,45 @@ def register_http_endpoints(ctx: ApplyContext, secret_references: dict[str, str]
     those and of the ones the declared webhooks point at."""
     ctx.deactivate(TriggerHttpEndpointEnvironment, ctx.snapshot.vanished_http_endpoint_env_ids)
     items = ctx.plan.http_endpoints_to_register
+    ids: dict[str, str] = {}
     if items:
-        upsert(
+        ids = ctx.upsert(
             TriggerHttpEndpoint,
             [
-                TriggerHttpEndpoint(
-                    key=item["id"],
-                    title=clip(item.get("title"), TriggerHttpEndpoint, "title"),
-                    icon=clip(item.get("icon"), TriggerHttpEndpoint, "icon"),
-                    properties=item.get("properties"),
-                    secret_reference_id=secret_references[http_secret_key(ctx, item["id"])],
-                    project_id=ctx.endpoint.project_id,
-                )
+                {
+                    "key": item["id"],
+                    "title": clip(item.get("title"), TriggerHttpEndpoint, "title"),
+                    "icon": clip(item.get("icon"), TriggerHttpEndpoint, "icon"),
+                    "properties": item.get("properties"),
+                    "secret_reference_id": secret_references[http_secret_key(ctx, item["id"])],
+                    "project_id": ctx.endpoint.project_id,
+                }
                 for item in items
             ],
             on=["key", "project"],
             update=["title", "icon", "properties"],
+        ).by_first()
+    keys = [http_endpoint_key(item) for item in ctx.plan.webhooks_to_register]
+    missing = unique(key for key in keys if key and key not in ids)
+    if missing:
+        ids.update(
+            TriggerHttpEndpoint.objects.filter(project_id=ctx.endpoint.project_id, key__in=missing).values_list(
+                "key", "id"
+            )
         )
-    keys = [item["id"] for item in items]
-    keys += [http_endpoint_key(item) for item in ctx.plan.webhooks_to_register]
-    keys = unique(key for key in keys if key)
-    if not keys:
-        return {}
-    ids = dict(
-        TriggerHttpEndpoint.objects.filter(project_id=ctx.endpoint.project_id, key__in=keys).values_list("key", "id")
-    )
     if items:
-        upsert(
+        ctx.upsert(
             TriggerHttpEndpointEnvironment,
             [
-                TriggerHttpEndpointEnvironment(
-                    active=bool(item.get("enabled", True)),
-                    immediate_response_filter=item.get("immediateResponseFilter"),
-                    skip_triggering_runs=bool(item.get("skipTriggeringRuns", False)),
-                    source=item.get("source") or "",
-                    environment=ctx.environment,
-                    endpoint=ctx.endpoint,
-                    http_endpoint_id=ids[item["id"]],
-                )
+                {
+                    "active": bool(item.get("enabled", True)),
+                    "immediate_response_filter": item.get("immediateResponseFilter"),
+                    "skip_triggering_runs": bool(item.get("skipTriggeringRuns", False)),
+                    "source": item.get("source") or "",
+                    "environment_id": ctx.environment.id,
+                    "endpoint_id": ctx.endpoint.id,
+                    "http_endpoint_id": ids[item["id"]],
+                }
                 for item in items
             ],
             on=["environment", "http_endpoint"],
@@ -72,7 +73,7 @@ def register_webhooks(ctx: ApplyContext, http_endpoint_ids: dict[str, str]) -> N
     """Upsert the declared webhooks and their environment rows, and list the ones whose
     registration with the integration is missing or out of date."""
     ctx.deactivate(WebhookEnvironment, ctx.snapshot.vanished_webhook_env_ids)
-    rows: list[Webhook] = []
+    rows: list[dict[str, Any]] = []
     configs: dict[str, Any] = {}
     for item in ctx.plan.webhooks_to_register:
         key = item["key"]
@@ -88,33 +89,33 @@ def register_webhooks(ctx: ApplyContext, http_endpoint_ids: dict[str, str]) -> N
                 ctx.error(f'Webhook "{key}": {what} not found.')
                 continue
         rows.append(
-            Webhook(
-                key=key,
-                params=item.get("params"),
-                http_endpoint_id=http_endpoint_id,
-                project_id=ctx.endpoint.project_id,
-                integration_id=integration_id,
-            )
+            {
+                "key": key,
+                "params": item.get("params"),
+                "http_endpoint_id": http_endpoint_id,
+                "project_id": ctx.endpoint.project_id,
+                "integration_id": integration_id,
+            }
         )
         configs[key] = item.get("config")
     if not rows:
         return
-    upsert(Webhook, rows, on=["key", "project"], update=["params"])
+    ctx.upsert(Webhook, rows, on=["key", "project"], update=["params"])
     webhooks = {
         key: (webhook_id, active)
         for webhook_id, key, active in Webhook.objects.filter(
             project_id=ctx.endpoint.project_id, key__in=list(configs)
         ).values_list("id", "key", "active")
     }
-    upsert(
+    ctx.upsert(
         WebhookEnvironment,
         [
-            WebhookEnvironment(
-                desired_config=configs[key],
-                endpoint=ctx.endpoint,
-                environment=ctx.environment,
-                webhook_id=webhooks[key][0],
-            )
+            {
+                "desired_config": configs[key],
+                "endpoint_id": ctx.endpoint.id,
+                "environment_id": ctx.environment.id,
+                "webhook_id": webhooks[key][0],
+            }
             for key in configs
         ],
         on=["environment", "webhook"],

@@ -6,7 +6,6 @@ from typing import Any
 
 from endpoints.models import Integration, IntegrationDefinition
 from endpoints.models.registry import AuthSource, ConnectionType, SetupStatus
-from endpoints.services.registry.bulk import upsert
 from endpoints.services.registry.columns import clip
 from endpoints.services.registry.context import ApplyContext
 
@@ -15,8 +14,8 @@ def register_integrations(ctx: ApplyContext) -> None:
     """Jobs create a missing integration by its authSource and never change an existing one;
     sources upsert theirs (LOCAL/RESOLVER stored as LOCAL) after the jobs (§5.10)."""
     org_id = ctx.endpoint.organization_id
-    definitions: dict[str, IntegrationDefinition] = {}
-    created: dict[str, Integration] = {}
+    definitions: dict[str, dict[str, Any]] = {}
+    created: dict[str, dict[str, Any]] = {}
     for job in ctx.jobs:
         for config in (job.metadata.get("integrations") or {}).values():
             _add_definition(definitions, config["metadata"])
@@ -44,7 +43,7 @@ def register_integrations(ctx: ApplyContext) -> None:
                     setup_status=SetupStatus.MISSING_FIELDS,
                 )
 
-    upserted: dict[str, Integration] = {}
+    upserted: dict[str, dict[str, Any]] = {}
     for source in ctx.plan.sources_to_register:
         config = source["integration"]
         if config.get("authSource") == AuthSource.HOSTED:
@@ -56,43 +55,49 @@ def register_integrations(ctx: ApplyContext) -> None:
             title=config["metadata"].get("name"),
             auth_source=AuthSource.LOCAL,
             connection_type=ConnectionType.DEVELOPER,
+            setup_status=SetupStatus.COMPLETE,
         )
 
     if definitions:
-        IntegrationDefinition.objects.bulk_create(definitions.values(), ignore_conflicts=True)
+        ctx.upsert(IntegrationDefinition, definitions.values(), on=["id"], update=[])
+    ids: dict[str, str] = {}
     if created:
-        Integration.objects.bulk_create(created.values(), ignore_conflicts=True)
+        ids.update(ctx.upsert(Integration, created.values(), on=["organization", "slug"], update=[]).by_last())
     if upserted:
-        upsert(
-            Integration,
-            upserted.values(),
-            on=["organization", "slug"],
-            update=["title", "auth_source", "connection_type", "definition"],
+        ids.update(
+            ctx.upsert(
+                Integration,
+                upserted.values(),
+                on=["organization", "slug"],
+                update=["title", "auth_source", "connection_type", "definition"],
+            ).by_last()
         )
-    wanted = set(created) | {source["integration"]["id"] for source in ctx.plan.sources_to_register}
+    # Referenced but not upserted here (a HOSTED source's integration, a webhook's): read them.
+    wanted = {source["integration"]["id"] for source in ctx.plan.sources_to_register}
     wanted |= {item["integration"]["id"] for item in ctx.plan.webhooks_to_register if item.get("integration")}
-    if wanted:
-        ctx.integration_ids = dict(
-            Integration.objects.filter(organization_id=org_id, slug__in=wanted).values_list("slug", "id")
+    if wanted - set(ids):
+        ids.update(
+            Integration.objects.filter(organization_id=org_id, slug__in=wanted - set(ids)).values_list("slug", "id")
         )
+    ctx.integration_ids = ids
 
 
-def _add_definition(definitions: dict[str, IntegrationDefinition], metadata: dict) -> None:
+def _add_definition(definitions: dict[str, dict[str, Any]], metadata: dict) -> None:
     definitions.setdefault(
         metadata["id"],
-        IntegrationDefinition(
-            id=metadata["id"],
-            name=clip(metadata.get("name") or metadata["id"], IntegrationDefinition, "name"),
-            instructions=metadata.get("instructions"),
-        ),
+        {
+            "id": metadata["id"],
+            "name": clip(metadata.get("name") or metadata["id"], IntegrationDefinition, "name"),
+            "instructions": metadata.get("instructions"),
+        },
     )
 
 
-def _integration(config: dict, org_id: str, *, title: str | None, **fields: Any) -> Integration:
-    return Integration(
-        slug=config["id"],
-        title=clip(title, Integration, "title"),
-        definition_id=config["metadata"]["id"],
-        organization_id=org_id,
+def _integration(config: dict, org_id: str, *, title: str | None, **fields: Any) -> dict[str, Any]:
+    return {
+        "slug": config["id"],
+        "title": clip(title, Integration, "title"),
+        "definition_id": config["metadata"]["id"],
+        "organization_id": org_id,
         **fields,
-    )
+    }

@@ -15,7 +15,7 @@ from endpoints.models import (
     JobVersionStatus,
 )
 from endpoints.models.registry import StartPosition
-from endpoints.services.registry.bulk import delete_unlisted, keyed, unique, upsert
+from endpoints.services.registry.bulk import keyed, unique
 from endpoints.services.registry.columns import clip, is_count
 from endpoints.services.registry.context import ApplyContext
 from endpoints.services.registry.document import dedupe
@@ -27,27 +27,22 @@ def register_jobs(ctx: ApplyContext) -> None:
     """Upsert the jobs (un-deleting soft-deleted ones) and resolve their ids."""
     if not ctx.jobs:
         return
-    upsert(
+    ctx.job_ids = ctx.upsert(
         Job,
         [
-            Job(
-                slug=job.slug,
-                title=clip(job.metadata.get("name") or job.slug, Job, "title"),
-                internal=job.internal,
-                organization_id=ctx.endpoint.organization_id,
-                project_id=ctx.endpoint.project_id,
-                deleted_at=None,
-            )
+            {
+                "slug": job.slug,
+                "title": clip(job.metadata.get("name") or job.slug, Job, "title"),
+                "internal": job.internal,
+                "organization_id": ctx.endpoint.organization_id,
+                "project_id": ctx.endpoint.project_id,
+                "deleted_at": None,
+            }
             for job in ctx.jobs
         ],
         on=["project", "slug"],
         update=["title", "internal", "deleted_at"],
-    )
-    ctx.job_ids = dict(
-        Job.objects.filter(project_id=ctx.endpoint.project_id, slug__in=[job.slug for job in ctx.jobs]).values_list(
-            "slug", "id"
-        )
-    )
+    ).by_last()
 
 
 def register_versions(ctx: ApplyContext) -> None:
@@ -62,26 +57,26 @@ def register_versions(ctx: ApplyContext) -> None:
         static = trigger.get("type") == "static"
         limit = meta.get("concurrencyLimit")
         versions.append(
-            JobVersion(
-                version=job.version,
-                event_specification={k: v for k, v in (meta.get("event") or {}).items() if k != "examples"},
-                trigger=trigger,
-                properties=trigger.get("properties") if static else None,
-                trigger_link=trigger.get("link") if static else None,
-                trigger_help=trigger.get("help") if static else None,
-                job_id=ctx.job_ids[job.slug],
-                endpoint=ctx.endpoint,
-                environment=ctx.environment,
-                organization_id=ctx.endpoint.organization_id,
-                project_id=ctx.endpoint.project_id,
-                start_position=StartPosition.LATEST,
-                preprocess_runs=bool(meta.get("preprocessRuns", False)),
-                concurrency_limit=limit if is_count(limit) else None,
-                concurrency_limit_group_id=group_ids.get(limit["id"]) if isinstance(limit, dict) else None,
-                status=JobVersionStatus.ACTIVE,
-            )
+            {
+                "version": job.version,
+                "event_specification": {k: v for k, v in (meta.get("event") or {}).items() if k != "examples"},
+                "trigger": trigger,
+                "properties": trigger.get("properties") if static else None,
+                "trigger_link": trigger.get("link") if static else None,
+                "trigger_help": trigger.get("help") if static else None,
+                "job_id": ctx.job_ids[job.slug],
+                "endpoint_id": ctx.endpoint.id,
+                "environment_id": ctx.environment.id,
+                "organization_id": ctx.endpoint.organization_id,
+                "project_id": ctx.endpoint.project_id,
+                "start_position": StartPosition.LATEST,
+                "preprocess_runs": bool(meta.get("preprocessRuns", False)),
+                "concurrency_limit": limit if is_count(limit) else None,
+                "concurrency_limit_group_id": group_ids.get(limit["id"]) if isinstance(limit, dict) else None,
+                "status": JobVersionStatus.ACTIVE,
+            }
         )
-    upsert(
+    ids = ctx.upsert(
         JobVersion,
         versions,
         on=["job", "version", "environment"],
@@ -98,37 +93,29 @@ def register_versions(ctx: ApplyContext) -> None:
             "concurrency_limit_group",
             "status",
         ],
-    )
-    wanted = {(ctx.job_ids[job.slug], job.version): job.slug for job in ctx.jobs}
-    rows = JobVersion.objects.filter(
-        environment=ctx.environment,
-        job_id__in=list(ctx.job_ids.values()),
-        version__in=unique(job.version for job in ctx.jobs),
-    ).values_list("id", "job_id", "version")
-    for version_id, job_id, version in rows:
-        slug = wanted.get((job_id, version))
-        if slug is not None:
-            ctx.version_ids[slug] = version_id
-            ctx.registration_versions[(slug, version)] = version_id
+    ).ids
+    for job in ctx.jobs:
+        version_id = ids[(ctx.job_ids[job.slug], job.version, ctx.environment.id)]
+        ctx.version_ids[job.slug] = version_id
+        ctx.registration_versions[(job.slug, job.version)] = version_id
     ctx.stats.jobs = sum(1 for job in ctx.jobs if not job.internal)
 
 
 def _concurrency_groups(ctx: ApplyContext) -> dict[str, str]:
-    groups: dict[str, ConcurrencyLimitGroup] = {}
+    groups: dict[str, dict] = {}
     for job in ctx.jobs:
         limit = job.metadata.get("concurrencyLimit")
         if isinstance(limit, dict):
-            groups[limit["id"]] = ConcurrencyLimitGroup(
-                name=limit["id"], concurrency_limit=limit["limit"], environment=ctx.environment
-            )
+            groups[limit["id"]] = {
+                "name": limit["id"],
+                "concurrency_limit": limit["limit"],
+                "environment_id": ctx.environment.id,
+            }
     if not groups:
         return {}
-    upsert(ConcurrencyLimitGroup, groups.values(), on=["environment", "name"], update=["concurrency_limit"])
-    return dict(
-        ConcurrencyLimitGroup.objects.filter(environment=ctx.environment, name__in=list(groups)).values_list(
-            "name", "id"
-        )
-    )
+    return ctx.upsert(
+        ConcurrencyLimitGroup, groups.values(), on=["environment", "name"], update=["concurrency_limit"]
+    ).by_last()
 
 
 def register_examples(ctx: ApplyContext) -> None:
@@ -142,17 +129,17 @@ def register_examples(ctx: ApplyContext) -> None:
         for slug, example in dedupe((job.metadata.get("event") or {}).get("examples"), "id").items():
             keep.add(keyed(version_id, slug))
             examples.append(
-                EventExample(
-                    slug=slug,
-                    name=clip(example.get("name") or slug, EventExample, "name"),
-                    icon=clip(example.get("icon"), EventExample, "icon"),
-                    payload=example.get("payload"),
-                    job_version_id=version_id,
-                )
+                {
+                    "slug": slug,
+                    "name": clip(example.get("name") or slug, EventExample, "name"),
+                    "icon": clip(example.get("icon"), EventExample, "icon"),
+                    "payload": example.get("payload"),
+                    "job_version_id": version_id,
+                }
             )
     if examples:
-        upsert(EventExample, examples, on=["slug", "job_version"], update=["name", "icon", "payload"])
-    delete_unlisted(
+        ctx.upsert(EventExample, examples, on=["slug", "job_version"], update=["name", "icon", "payload"])
+    ctx.delete_unlisted(
         EventExample.objects.filter(job_version_id__in=list(ctx.version_ids.values())), ["job_version_id", "slug"], keep
     )
 
@@ -168,16 +155,16 @@ def link_integrations(ctx: ApplyContext) -> None:
         for key, config in (job.metadata.get("integrations") or {}).items():
             keep.add(keyed(version_id, key))
             links.append(
-                JobIntegration(
-                    key=key,
-                    version_id=version_id,
-                    job_id=ctx.job_ids[job.slug],
-                    integration_id=ctx.integration_ids[config["id"]],
-                )
+                {
+                    "key": key,
+                    "version_id": version_id,
+                    "job_id": ctx.job_ids[job.slug],
+                    "integration_id": ctx.integration_ids[config["id"]],
+                }
             )
     if links:
-        upsert(JobIntegration, links, on=["version", "key"], update=["integration"])
-    delete_unlisted(
+        ctx.upsert(JobIntegration, links, on=["version", "key"], update=["integration"])
+    ctx.delete_unlisted(
         JobIntegration.objects.filter(version_id__in=list(ctx.version_ids.values())), ["version_id", "key"], keep
     )
 
@@ -197,12 +184,16 @@ def disable_jobs(ctx: ApplyContext) -> None:
         return
     version_ids = [version_id for version_id, _ in rows]
     ctx.changed_job_ids = {job_id for _, job_id in rows}
-    JobVersion.objects.filter(id__in=version_ids).update(status=JobVersionStatus.DISABLED, updated_at=ctx.now)
-    EventDispatcher.objects.filter(
-        environment=ctx.environment,
-        dispatchable_id__in=list(ctx.changed_job_ids),
-        dispatchable__id__in=version_ids,
-    ).update(enabled=False, updated_at=ctx.now)
+    ctx.update(JobVersion.objects.filter(id__in=version_ids), status=JobVersionStatus.DISABLED, updated_at=ctx.now)
+    ctx.update(
+        EventDispatcher.objects.filter(
+            environment=ctx.environment,
+            dispatchable_id__in=list(ctx.changed_job_ids),
+            dispatchable__id__in=version_ids,
+        ),
+        enabled=False,
+        updated_at=ctx.now,
+    )
     ctx.disarm_filters.append(Q(key__in=list(ctx.changed_job_ids), endpoint=ctx.endpoint))
     ctx.stats.disabled_jobs = len(ctx.changed_job_ids)
 
@@ -222,13 +213,17 @@ def point_latest_aliases(ctx: ApplyContext) -> None:
             best[job_id] = (version_id, version)
     if not best:
         return
-    upsert(
+    ctx.upsert(
         JobAlias,
         [
-            JobAlias(
-                name=LATEST_ALIAS, value=version, version_id=version_id, job_id=job_id, environment=ctx.environment
-            )
-            for job_id, (version_id, version) in sorted(best.items())
+            {
+                "name": LATEST_ALIAS,
+                "value": version,
+                "version_id": version_id,
+                "job_id": job_id,
+                "environment_id": ctx.environment.id,
+            }
+            for job_id, (version_id, version) in best.items()
         ],
         on=["job", "environment", "name"],
         update=["value", "version"],

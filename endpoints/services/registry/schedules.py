@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 
 from endpoints.models import DynamicTriggerType, EventDispatcher, ScheduleSource
-from endpoints.services.registry.bulk import upsert
 from endpoints.services.registry.context import ApplyContext
 from endpoints.services.registry.plan import JobToRegister
 
@@ -29,17 +28,17 @@ def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
         if trigger.get("type") == "static":
             rule = trigger.get("rule") or {}
             dispatchers.append(
-                EventDispatcher(
-                    event=_as_list(rule.get("event")),
-                    source=rule.get("source") or SCHEDULED_SOURCE,
-                    payload_filter=rule.get("payload"),
-                    context_filter=rule.get("context"),
-                    manual=False,
-                    dispatchable_id=job_id,
-                    dispatchable=dispatchable,
-                    enabled=True,
-                    environment=ctx.environment,
-                )
+                {
+                    "event": _as_list(rule.get("event")),
+                    "source": rule.get("source") or SCHEDULED_SOURCE,
+                    "payload_filter": rule.get("payload"),
+                    "context_filter": rule.get("context"),
+                    "manual": False,
+                    "dispatchable_id": job_id,
+                    "dispatchable": dispatchable,
+                    "enabled": True,
+                    "environment_id": ctx.environment.id,
+                }
             )
         elif trigger.get("type") == "scheduled":
             scheduled.append(job)
@@ -47,13 +46,14 @@ def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
     for item in ctx.plan.dynamic_schedules_to_register:
         dt_id = ctx.dynamic_trigger_ids[(item["id"], DynamicTriggerType.SCHEDULE)]
         dispatchers.append(_scheduled_dispatcher(ctx, dt_id, {"type": "DYNAMIC_TRIGGER", "id": dt_id}))
+    dispatcher_ids: dict[str, str] = {}
     if dispatchers:
-        upsert(
+        dispatcher_ids = ctx.upsert(
             EventDispatcher,
             dispatchers,
             on=["dispatchable_id", "environment"],
             update=["event", "source", "payload_filter", "context_filter", "manual", "dispatchable", "enabled"],
-        )
+        ).by_first()
 
     # A job that stopped being scheduled must stop receiving its schedule.
     scheduled_slugs = {job.slug for job in scheduled}
@@ -61,35 +61,29 @@ def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
     if unscheduled:
         ctx.disarm_filters.append(Q(key__in=unscheduled, endpoint=ctx.endpoint))
     if scheduled:
-        _register_job_schedules(ctx, scheduled)
+        _register_job_schedules(ctx, scheduled, dispatcher_ids)
 
 
-def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister]) -> None:
+def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister], dispatcher_ids: dict[str, str]) -> None:
     """Job-keyed ScheduleSources; active only where internal sources are enabled automatically."""
-    dispatcher_ids = dict(
-        EventDispatcher.objects.filter(
-            environment=ctx.environment,
-            dispatchable_id__in=[ctx.job_ids[job.slug] for job in scheduled],
-        ).values_list("dispatchable_id", "id")
-    )
     active = ctx.environment.auto_enable_internal_sources
     sources = []
     for job in scheduled:
         schedule = job.metadata["trigger"].get("schedule") or {}
         job_id = ctx.job_ids[job.slug]
         sources.append(
-            ScheduleSource(
-                key=job_id,
-                schedule=_schedule_for_source(schedule),
-                environment=ctx.environment,
-                endpoint=ctx.endpoint,
-                dispatcher_id=dispatcher_ids[job_id],
-                active=active,
-                metadata=schedule.get("metadata"),
-                account_id=schedule.get("accountId"),
-            )
+            {
+                "key": job_id,
+                "schedule": _schedule_for_source(schedule),
+                "environment_id": ctx.environment.id,
+                "endpoint_id": ctx.endpoint.id,
+                "dispatcher_id": dispatcher_ids[job_id],
+                "active": active,
+                "metadata": schedule.get("metadata"),
+                "account_id": schedule.get("accountId"),
+            }
         )
-    upsert(
+    ctx.upsert(
         ScheduleSource,
         sources,
         on=["key", "environment"],
@@ -100,45 +94,55 @@ def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister]) -
 
 def settle_schedules(ctx: ApplyContext) -> None:
     """Deactivate the schedules collected by the earlier phases, re-activate returning dynamic
-    schedules, and tell the caller which schedules to (re)arm and disarm."""
+    schedules, and tell the caller which schedules to (re)arm and disarm (one SELECT for both)."""
     follow_ups = ctx.stats.follow_ups
-    if ctx.disarm_filters:
-        condition = Q()
-        for item in ctx.disarm_filters:
-            condition |= item
-        base = ScheduleSource.objects.filter(environment=ctx.environment, active=True)
-        disarm = list(base.filter(condition).values_list("id", flat=True))
-        if disarm:
-            ScheduleSource.objects.filter(id__in=disarm).update(active=False, updated_at=ctx.now)
-        follow_ups.schedules_to_disarm = sorted(disarm)
+    disarm_condition = Q()
+    for item in ctx.disarm_filters:
+        disarm_condition |= item
+    rearm = ctx.rearm_dynamic_schedule_ids if ctx.environment.auto_enable_internal_sources else []
     arm_condition = Q()
-    if ctx.rearm_dynamic_schedule_ids and ctx.environment.auto_enable_internal_sources:
-        ScheduleSource.objects.filter(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids).update(
-            active=True, updated_at=ctx.now
-        )
-        arm_condition |= Q(dynamic_trigger_id__in=ctx.rearm_dynamic_schedule_ids)
+    if rearm:
+        arm_condition |= Q(dynamic_trigger_id__in=rearm)
     if ctx.scheduled_job_ids:
         arm_condition |= Q(key__in=ctx.scheduled_job_ids)
+    if not disarm_condition and not arm_condition:
+        return
+    flags: dict[str, Any] = {"to_disarm": ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField())}
+    flags["to_arm"] = ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False)
+    flags["rearmed"] = ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False)
+    rows = list(
+        ScheduleSource.objects.filter(environment=ctx.environment)
+        .filter(((Q(active=True) & disarm_condition) if disarm_condition else Q(pk__in=[])) | arm_condition)
+        .annotate(**flags)
+        .values_list("id", "active", "to_disarm", "to_arm", "rearmed")
+    )
+    disarm = sorted(row_id for row_id, _, to_disarm, _, _ in rows if to_disarm)
+    if ctx.disarm_filters:
+        if disarm:
+            ctx.update(ScheduleSource.objects.filter(id__in=disarm), active=False, updated_at=ctx.now)
+        follow_ups.schedules_to_disarm = disarm
+    if rearm:
+        ctx.update(ScheduleSource.objects.filter(dynamic_trigger_id__in=rearm), active=True, updated_at=ctx.now)
     if arm_condition:
         follow_ups.schedules_to_arm = sorted(
-            ScheduleSource.objects.filter(arm_condition, environment=ctx.environment, active=True).values_list(
-                "id", flat=True
-            )
+            row_id
+            for row_id, active, to_disarm, to_arm, rearmed in rows
+            if to_arm and ((active and not to_disarm) or rearmed)
         )
 
 
-def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict) -> EventDispatcher:
-    return EventDispatcher(
-        event=[SCHEDULED_EVENT],
-        source=SCHEDULED_SOURCE,
-        payload_filter={},
-        context_filter={},
-        manual=True,
-        dispatchable_id=dispatchable_id,
-        dispatchable=dispatchable,
-        enabled=True,
-        environment=ctx.environment,
-    )
+def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict) -> dict[str, Any]:
+    return {
+        "event": [SCHEDULED_EVENT],
+        "source": SCHEDULED_SOURCE,
+        "payload_filter": {},
+        "context_filter": {},
+        "manual": True,
+        "dispatchable_id": dispatchable_id,
+        "dispatchable": dispatchable,
+        "enabled": True,
+        "environment_id": ctx.environment.id,
+    }
 
 
 def _schedule_for_source(schedule: dict) -> dict:

@@ -8,7 +8,7 @@ from typing import Any
 
 from endpoints.models import SecretReference, SecretStore, TriggerSource, TriggerSourceOption
 from endpoints.models.registry import TriggerChannel
-from endpoints.services.registry.bulk import delete_unlisted, keyed, unique, upsert
+from endpoints.services.registry.bulk import keyed, unique
 from endpoints.services.registry.context import ApplyContext
 from endpoints.services.registry.document import is_v2, source_options
 from endpoints.services.registry.http_endpoints import http_secret_key
@@ -30,15 +30,17 @@ def register_secret_references(ctx: ApplyContext) -> dict[str, str]:
         secret_keys.append(key)
     if not keys:
         return {}
-    SecretReference.objects.bulk_create(
-        [SecretReference(key=key, provider="DATABASE") for key in unique(keys)], ignore_conflicts=True
-    )
     if secret_keys:
-        SecretStore.objects.bulk_create(
-            [SecretStore(key=key, value={"secret": secrets.token_hex(32)}) for key in unique(secret_keys)],
-            ignore_conflicts=True,
+        # Only the missing ones are inserted; an existing secret is never overwritten.
+        ctx.upsert(
+            SecretStore,
+            [{"key": key, "value": {"secret": secrets.token_hex(32)}} for key in unique(secret_keys)],
+            on=["key"],
+            update=[],
         )
-    return dict(SecretReference.objects.filter(key__in=unique(keys)).values_list("key", "id"))
+    return ctx.upsert(
+        SecretReference, [{"key": key, "provider": "DATABASE"} for key in unique(keys)], on=["key"], update=[]
+    ).by_last()
 
 
 def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> None:
@@ -59,35 +61,30 @@ def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> No
         if registration is None and existing:
             registration = existing["source_registration_job_id"]
         rows.append(
-            TriggerSource(
-                key=key,
-                params=source.get("params"),
-                channel=source.get("channel", TriggerChannel.HTTP),
-                version="2" if is_v2(source) else "1",
-                secret_reference_id=secret_references[_secret_key(ctx, key)],
-                organization_id=ctx.endpoint.organization_id,
-                environment=ctx.environment,
-                endpoint=ctx.endpoint,
-                project_id=ctx.endpoint.project_id,
-                integration_id=integration_id,
-                source_registration_job_id=registration,
-            )
+            {
+                "key": key,
+                "params": source.get("params"),
+                "channel": source.get("channel", TriggerChannel.HTTP),
+                "version": "2" if is_v2(source) else "1",
+                "secret_reference_id": secret_references[_secret_key(ctx, key)],
+                "organization_id": ctx.endpoint.organization_id,
+                "environment_id": ctx.environment.id,
+                "endpoint_id": ctx.endpoint.id,
+                "project_id": ctx.endpoint.project_id,
+                "integration_id": integration_id,
+                "source_registration_job_id": registration,
+            }
         )
         registered.append(source)
     if not rows:
         return
     # Params are not updated and `active` is the sources service's business (§5.10).
-    upsert(
+    source_ids = ctx.upsert(
         TriggerSource,
         rows,
         on=["key", "environment"],
         update=["version", "endpoint", "integration", "source_registration_job"],
-    )
-    source_ids = dict(
-        TriggerSource.objects.filter(
-            environment=ctx.environment, key__in=[source["key"] for source in registered]
-        ).values_list("key", "id")
-    )
+    ).by_first()
 
     # Options are only added here; v2 sources also lose the ones no longer declared.
     options = []
@@ -101,14 +98,14 @@ def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> No
         desired = source_options(source)
         for name, values in desired.items():
             for value in values:
-                options.append(TriggerSourceOption(name=name, value=value, source_id=source_id))
+                options.append({"name": name, "value": value, "source_id": source_id})
                 if v2:
                     keep_v2.add(keyed(source_id, name, value))
         _source_follow_up(ctx, source, source_id, desired, v2)
     if options:
-        TriggerSourceOption.objects.bulk_create(options, ignore_conflicts=True)
+        ctx.upsert(TriggerSourceOption, options, on=["name", "value", "source"], update=[])
     if v2_ids:
-        delete_unlisted(
+        ctx.delete_unlisted(
             TriggerSourceOption.objects.filter(source_id__in=v2_ids), ["source_id", "name", "value"], keep_v2
         )
     ctx.stats.sources = len(registered)

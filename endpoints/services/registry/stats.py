@@ -29,6 +29,10 @@ class RegistryStats:
     http_endpoints: int = 0
     webhooks: int = 0
     errors: list[str] = field(default_factory=list)
+    # Rows inserted, updated or deleted (0: the registry did not change), and the organization's
+    # registry generation after the apply.
+    written: int = 0
+    registry_generation: int | None = None
     follow_ups: RegistryFollowUps = field(default_factory=RegistryFollowUps)
 
     def as_v2_stats(self) -> dict[str, int]:

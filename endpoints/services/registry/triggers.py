@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from endpoints.models import DynamicTrigger, DynamicTriggerType, EventDispatcher, Job
-from endpoints.services.registry.bulk import delete_unlisted, keyed, unique, upsert
+from endpoints.services.registry.bulk import keyed, unique
 from endpoints.services.registry.context import ApplyContext
 
 EVENT = DynamicTriggerType.EVENT
@@ -20,37 +20,45 @@ def register_dynamic_triggers(ctx: ApplyContext) -> None:
     snapshot = ctx.snapshot
     if snapshot.vanished_dynamic_trigger_ids or snapshot.vanished_dynamic_schedule_ids:
         vanished = snapshot.vanished_dynamic_trigger_ids + snapshot.vanished_dynamic_schedule_ids
-        DynamicTrigger.objects.filter(id__in=vanished).update(active=False, updated_at=ctx.now)
+        ctx.update(DynamicTrigger.objects.filter(id__in=vanished), active=False, updated_at=ctx.now)
     if snapshot.vanished_dynamic_schedule_ids:
-        EventDispatcher.objects.filter(
-            environment=ctx.environment, dispatchable_id__in=snapshot.vanished_dynamic_schedule_ids
-        ).update(enabled=False, updated_at=ctx.now)
+        ctx.update(
+            EventDispatcher.objects.filter(
+                environment=ctx.environment, dispatchable_id__in=snapshot.vanished_dynamic_schedule_ids
+            ),
+            enabled=False,
+            updated_at=ctx.now,
+        )
         ctx.disarm_filters.append(Q(dynamic_trigger_id__in=snapshot.vanished_dynamic_schedule_ids))
     if not triggers and not schedules:
         return
 
     rows = [
-        DynamicTrigger(
-            type=EVENT,
-            slug=item["id"],
-            endpoint=ctx.endpoint,
-            source_registration_job_id=ctx.registration_version(item, f'Dynamic trigger "{item["id"]}"'),
-            active=True,
-        )
+        {
+            "type": EVENT,
+            "slug": item["id"],
+            "endpoint_id": ctx.endpoint.id,
+            "source_registration_job_id": ctx.registration_version(item, f'Dynamic trigger "{item["id"]}"'),
+            "active": True,
+        }
         for item in triggers
-    ] + [DynamicTrigger(type=SCHEDULE, slug=item["id"], endpoint=ctx.endpoint, active=True) for item in schedules]
-    upsert(
+    ] + [
+        {
+            "type": SCHEDULE,
+            "slug": item["id"],
+            "endpoint_id": ctx.endpoint.id,
+            "source_registration_job_id": None,
+            "active": True,
+        }
+        for item in schedules
+    ]
+    upserted = ctx.upsert(
         DynamicTrigger,
         rows,
         on=["endpoint", "slug", "type"],
         update=["source_registration_job", "active"],
     )
-    ids = ctx.dynamic_trigger_ids = {
-        (slug, kind): dt_id
-        for dt_id, slug, kind in DynamicTrigger.objects.filter(
-            endpoint=ctx.endpoint, slug__in=unique(row.slug for row in rows)
-        ).values_list("id", "slug", "type")
-    }
+    ids = ctx.dynamic_trigger_ids = {(slug, kind): dt_id for (_, slug, kind), dt_id in upserted.ids.items()}
     declared = [(ids[(item["id"], EVENT)], item.get("jobs") or []) for item in triggers]
     declared += [(ids[(item["id"], SCHEDULE)], item.get("jobs") or []) for item in schedules]
     _link_jobs(ctx, declared)
@@ -80,15 +88,15 @@ def _link_jobs(ctx: ApplyContext, declared: list[tuple[str, list[dict]]]) -> Non
     )
     through = DynamicTrigger.jobs.through
     links = {
-        keyed(dt_id, on_endpoint[ref["id"]]): through(dynamictrigger_id=dt_id, job_id=on_endpoint[ref["id"]])
+        keyed(dt_id, on_endpoint[ref["id"]]): {"dynamictrigger_id": dt_id, "job_id": on_endpoint[ref["id"]]}
         for dt_id, refs in declared
         for ref in refs
         if ref["id"] in on_endpoint
     }
-    delete_unlisted(
+    ctx.delete_unlisted(
         through.objects.filter(dynamictrigger_id__in=[dt_id for dt_id, _ in declared]),
         ["dynamictrigger_id", "job_id"],
         set(links),
     )
     if links:
-        through.objects.bulk_create(links.values(), ignore_conflicts=True)
+        ctx.upsert(through, links.values(), on=["dynamictrigger", "job"], update=[])

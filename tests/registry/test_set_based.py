@@ -1,0 +1,115 @@
+"""Set-based writes: an unchanged document writes nothing, a changed one only what changed; ids come
+back from the upserts; rows are written in natural-key order; the organization's registry generation."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from endpoints import models as m
+from endpoints.services.registry import registry_changed, registry_generation_current
+from endpoints.services.registry.bulk import upsert
+from tests import factories
+from tests.registry.conftest import index
+from tests.registry.test_full_document import REGISTRY_MODELS
+
+pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite counts every row as written")
+
+
+def stamps() -> dict[str, dict]:
+    """`updated_at` (or the whole row, for models without one) of every registry row."""
+    result = {}
+    for model in REGISTRY_MODELS:
+        fields = ["pk", "updated_at"] if any(f.name == "updated_at" for f in model._meta.fields) else None
+        rows = model.objects.values_list(*fields) if fields else model.objects.values_list()
+        result[model.__name__] = dict(rows) if fields else set(rows)
+    return result
+
+
+def generation(endpoint: m.Endpoint) -> int:
+    return registry_generation_current(organization_id=endpoint.organization_id)
+
+
+@postgresql_only
+def test_an_unchanged_document_writes_nothing_and_keeps_the_generation(endpoint, full):
+    _, first = index(endpoint, full)
+    assert first.written > 0
+    assert first.registry_generation == generation(endpoint) == 1
+    before = stamps()
+
+    _, again = index(endpoint, copy.deepcopy(full))
+
+    assert again.written == 0
+    assert again.as_v2_stats() == first.as_v2_stats()
+    assert stamps() == before  # not one row rewritten: `updated_at` did not move anywhere
+    assert again.registry_generation == generation(endpoint) == 1
+
+
+@postgresql_only
+def test_a_changed_document_writes_only_the_rows_that_changed(endpoint, full):
+    index(endpoint, full)
+    before = stamps()
+    changed = copy.deepcopy(full)
+    placed = next(job for job in changed["jobs"] if job["id"] == "order-placed")
+    placed["name"] = "Order placed (renamed)"
+
+    _, stats = index(endpoint, changed)
+
+    assert stats.written == 1
+    after = stamps()
+    job = m.Job.objects.get(slug="order-placed")
+    assert job.title == "Order placed (renamed)"
+    assert after["Job"][job.pk] > before["Job"][job.pk]
+    assert {pk: at for pk, at in after["Job"].items() if pk != job.pk} == {
+        pk: at for pk, at in before["Job"].items() if pk != job.pk
+    }
+    assert {name: rows for name, rows in after.items() if name != "Job"} == {
+        name: rows for name, rows in before.items() if name != "Job"
+    }
+    assert stats.registry_generation == generation(endpoint) == 2
+
+
+def test_upsert_returns_the_id_of_every_row_written_or_not():
+    org = factories.OrganizationFactory()
+    first = upsert(
+        m.IntegrationDefinition, [{"id": "b", "name": "B"}, {"id": "a", "name": "A"}], on=["id"], update=["name"]
+    )
+    assert first.ids == {("a",): "a", ("b",): "b"} and first.written == 2
+    rows = [{"slug": slug, "title": slug.upper(), "definition_id": "a", "organization_id": org.id} for slug in "cab"]
+    created = upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
+    stored = dict(m.Integration.objects.values_list("slug", "id"))
+    assert created.by_last() == stored
+    assert all(len(row_id) == 25 and row_id.startswith("c") for row_id in stored.values())
+    rows[0]["title"] = "changed"
+    again = upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
+    assert again.by_last() == stored
+    if connection.vendor == "postgresql":
+        assert again.written == 1
+    assert m.Integration.objects.get(slug="c").title == "changed"
+
+
+@postgresql_only
+def test_rows_are_sent_sorted_by_their_natural_key():
+    org = factories.OrganizationFactory()
+    upsert(m.IntegrationDefinition, [{"id": "def", "name": "D"}], on=["id"], update=[])
+    rows = [
+        {"slug": slug, "title": slug, "definition_id": "def", "organization_id": org.id} for slug in ("z", "m", "a")
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
+    (statement,) = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    assert "ORDER BY" in statement
+    assert "unnest('{a,m,z}'::text[]" in statement  # the slug column's array, in key order
+
+
+@postgresql_only
+def test_a_write_outside_the_apply_bumps_the_generation(endpoint, full):
+    index(endpoint, full)
+    assert generation(endpoint) == 1
+    assert registry_changed(organization_id=endpoint.organization_id) == 2
+    other = factories.EndpointFactory()  # another organization: its own counter
+    assert generation(other) == 0
