@@ -6,6 +6,7 @@ from kongflow import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.prometheus_metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include("endpoints.api.urls")),
     path("", include("django_prometheus.urls")),

@@ -1,5 +1,5 @@
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from .endpoint import Endpoint, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
 from .registry import (
     ConcurrencyLimitGroup,
     DynamicTrigger,
@@ -34,6 +34,7 @@ __all__ = [
     "EnvironmentType",
     "EventDispatcher",
     "EventExample",
+    "HousekeepingRun",
     "IndexSource",
     "IndexStatus",
     "Integration",

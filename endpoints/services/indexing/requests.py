@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -51,18 +51,19 @@ def endpoint_index_request(
                         coalesced=[entry],
                     )
             except IntegrityError:
-                joined = _join_pending(endpoint=endpoint, entry=entry, force=force)
+                run_at = now + timedelta(seconds=delay)
+                joined = _join_pending(endpoint=endpoint, entry=entry, force=force, run_at=run_at)
                 if joined is None:
                     continue  # the PENDING run was claimed meanwhile: create a new one
                 metrics.endpoint_index_requests.labels(source, "joined").inc()
                 return joined
-            transaction.on_commit(partial(index_dispatch, index_id=index.id, countdown=delay or None))
+            transaction.on_commit(partial(index_dispatch, index_id=index.id))
             metrics.endpoint_index_requests.labels(source, "created").inc()
             return index
     raise RuntimeError("could not create or join a pending index")
 
 
-def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool) -> EndpointIndex | None:
+def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime) -> EndpointIndex | None:
     index = EndpointIndex.objects.select_for_update().filter(endpoint=endpoint, status=IndexStatus.PENDING).first()
     if index is None:
         return None
@@ -70,7 +71,19 @@ def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool) -> 
     if len(index.coalesced) < MAX_COALESCED_ENTRIES:
         index.coalesced.append(entry)
     index.force = index.force or force
-    index.save(update_fields=["requests", "coalesced", "force", "updated_at"])
+    fields = ["requests", "coalesced", "force", "updated_at"]
+    if index.attempts > 0 and index.run_at is not None and index.run_at > run_at:
+        # Joining a retry that waits out its backoff: the new request is a fresh reason to index
+        # (a deploy), so the run starts when the request asked, with a fresh attempt budget
+        # (`attempts` itself only grows: it fences the messages). Its message in flight (eta = the
+        # old run_at) becomes stale once the new one claims the attempt; the new one is sent after
+        # commit. (Issue 10 turns this function into one UPDATE ... RETURNING: keep this branch.)
+        index.run_at = run_at
+        index.max_attempts = max(index.max_attempts, index.attempts + max_attempts_for(endpoint.environment))
+        index.dispatched_at = None
+        fields += ["run_at", "max_attempts", "dispatched_at"]
+        transaction.on_commit(partial(index_dispatch, index_id=index.id))
+    index.save(update_fields=fields)
     return index
 
 

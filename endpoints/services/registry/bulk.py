@@ -24,9 +24,32 @@ def keyed(*parts: str) -> str:
     return SEP.join(parts)
 
 
+def in_key_order(
+    model: type[models.Model], rows: Iterable[models.Model], fields: list[str] | None = None
+) -> list[models.Model]:
+    """The rows sorted by their natural key (`fields`, else the model's first unique constraint, else pk).
+
+    Every bulk write locks its rows in the order given: two indexes of one project's endpoints
+    writing the same jobs or integrations in document order could each hold a row the other one
+    waits for (a deadlock). In key order, they queue on the first shared row instead.
+    """
+    if fields is None:
+        constraints = [c for c in model._meta.constraints if isinstance(c, models.UniqueConstraint) and c.fields]
+        fields = list(constraints[0].fields) if constraints else [model._meta.pk.name]  # type: ignore[union-attr]
+    attnames = [model._meta.get_field(name).attname for name in fields]  # type: ignore[union-attr]
+    return sorted(rows, key=lambda row: tuple(str(getattr(row, name) or "") for name in attnames))
+
+
 def upsert(model: type[models.Model], rows: Iterable[models.Model], *, on: list[str], update: list[str]) -> None:
     """Insert, or update `update` where the natural key `on` exists; an update always bumps `updated_at`."""
-    model.objects.bulk_create(rows, update_conflicts=True, unique_fields=on, update_fields=[*update, "updated_at"])
+    model.objects.bulk_create(
+        in_key_order(model, rows, on), update_conflicts=True, unique_fields=on, update_fields=[*update, "updated_at"]
+    )
+
+
+def insert_new(model: type[models.Model], rows: Iterable[models.Model]) -> None:
+    """Insert the rows whose natural key is not there yet (in key order, like `upsert`)."""
+    model.objects.bulk_create(in_key_order(model, rows), ignore_conflicts=True)
 
 
 def delete_unlisted(queryset: models.QuerySet, key_fields: list[str], keep: set[str]) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from endpoints.models import Integration, IntegrationDefinition
 from endpoints.models.registry import AuthSource, ConnectionType, SetupStatus
-from endpoints.services.registry.bulk import upsert
+from endpoints.services.registry.bulk import insert_new, upsert
 from endpoints.services.registry.columns import clip
 from endpoints.services.registry.context import ApplyContext
 
@@ -59,9 +59,9 @@ def register_integrations(ctx: ApplyContext) -> None:
         )
 
     if definitions:
-        IntegrationDefinition.objects.bulk_create(definitions.values(), ignore_conflicts=True)
+        insert_new(IntegrationDefinition, definitions.values())
     if created:
-        Integration.objects.bulk_create(created.values(), ignore_conflicts=True)
+        insert_new(Integration, created.values())
     if upserted:
         upsert(
             Integration,

@@ -8,7 +8,7 @@ from typing import Any
 
 from endpoints.models import SecretReference, SecretStore, TriggerSource, TriggerSourceOption
 from endpoints.models.registry import TriggerChannel
-from endpoints.services.registry.bulk import delete_unlisted, keyed, unique, upsert
+from endpoints.services.registry.bulk import delete_unlisted, insert_new, keyed, unique, upsert
 from endpoints.services.registry.context import ApplyContext
 from endpoints.services.registry.document import is_v2, source_options
 from endpoints.services.registry.http_endpoints import http_secret_key
@@ -30,13 +30,10 @@ def register_secret_references(ctx: ApplyContext) -> dict[str, str]:
         secret_keys.append(key)
     if not keys:
         return {}
-    SecretReference.objects.bulk_create(
-        [SecretReference(key=key, provider="DATABASE") for key in unique(keys)], ignore_conflicts=True
-    )
+    insert_new(SecretReference, [SecretReference(key=key, provider="DATABASE") for key in unique(keys)])
     if secret_keys:
-        SecretStore.objects.bulk_create(
-            [SecretStore(key=key, value={"secret": secrets.token_hex(32)}) for key in unique(secret_keys)],
-            ignore_conflicts=True,
+        insert_new(
+            SecretStore, [SecretStore(key=key, value={"secret": secrets.token_hex(32)}) for key in unique(secret_keys)]
         )
     return dict(SecretReference.objects.filter(key__in=unique(keys)).values_list("key", "id"))
 
@@ -106,7 +103,7 @@ def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> No
                     keep_v2.add(keyed(source_id, name, value))
         _source_follow_up(ctx, source, source_id, desired, v2)
     if options:
-        TriggerSourceOption.objects.bulk_create(options, ignore_conflicts=True)
+        insert_new(TriggerSourceOption, options)
     if v2_ids:
         delete_unlisted(
             TriggerSourceOption.objects.filter(source_id__in=v2_ids), ["source_id", "name", "value"], keep_v2

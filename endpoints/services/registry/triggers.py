@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from endpoints.models import DynamicTrigger, DynamicTriggerType, EventDispatcher, Job
-from endpoints.services.registry.bulk import delete_unlisted, keyed, unique, upsert
+from endpoints.services.registry.bulk import delete_unlisted, insert_new, keyed, unique, upsert
 from endpoints.services.registry.context import ApplyContext
 
 EVENT = DynamicTriggerType.EVENT
@@ -91,4 +91,4 @@ def _link_jobs(ctx: ApplyContext, declared: list[tuple[str, list[dict]]]) -> Non
         set(links),
     )
     if links:
-        through.objects.bulk_create(links.values(), ignore_conflicts=True)
+        insert_new(through, links.values())
