@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from endpoints import metrics
-from endpoints.models import Endpoint, EndpointIndex, IndexStatus
+from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
 from endpoints.utils import js_iso
 
 from .dispatch import index_dispatch
@@ -52,7 +52,10 @@ def endpoint_index_request(
                     )
             except IntegrityError:
                 run_at = now + timedelta(seconds=delay)
-                joined = _join_pending(endpoint=endpoint, entry=entry, force=force, run_at=run_at)
+                # A new outside reason to index (deploy hook, API, admin) restarts a run in backoff;
+                # the recurring index (INTERNAL) does not, or a failing endpoint would never end.
+                restart = source != IndexSource.INTERNAL
+                joined = _join_pending(endpoint=endpoint, entry=entry, force=force, run_at=run_at, restart=restart)
                 if joined is None:
                     continue  # the PENDING run was claimed meanwhile: create a new one
                 metrics.endpoint_index_requests.labels(source, "joined").inc()
@@ -63,7 +66,9 @@ def endpoint_index_request(
     raise RuntimeError("could not create or join a pending index")
 
 
-def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime) -> EndpointIndex | None:
+def _join_pending(
+    *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool
+) -> EndpointIndex | None:
     index = EndpointIndex.objects.select_for_update().filter(endpoint=endpoint, status=IndexStatus.PENDING).first()
     if index is None:
         return None
@@ -72,7 +77,7 @@ def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool, run
         index.coalesced.append(entry)
     index.force = index.force or force
     fields = ["requests", "coalesced", "force", "updated_at"]
-    if index.attempts > 0 and index.run_at is not None and index.run_at > run_at:
+    if restart and index.attempts > 0 and index.run_at is not None and index.run_at > run_at:
         # Joining a retry that waits out its backoff: the new request is a fresh reason to index
         # (a deploy), so the run starts when the request asked, with a fresh attempt budget
         # (`attempts` itself only grows: it fences the messages). Its message in flight (eta = the

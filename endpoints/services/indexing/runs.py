@@ -11,8 +11,8 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, QuerySet
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from endpoints import metrics
@@ -59,6 +59,7 @@ def endpoint_index_run(*, index_id: str, attempt: int | None = None, lease_owner
         _fail(index, IndexFailure(index_error("TIMEOUT", "Indexing took longer than its time limit"), retryable=True))
     except DATABASE_ERRORS:
         logger.warning("endpoints.index.database_error", extra={"index_id": index.id}, exc_info=True)
+        _pause_lease(index)
         raise
     except Exception as exc:
         logger.exception("endpoints.index.crashed", extra={"index_id": index.id})
@@ -72,9 +73,10 @@ def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | No
     if row is None:
         return None  # purged
     if row["status"] == IndexStatus.STARTED and row["lease_owner"] == owner:
-        # This task's retry after a database error: the run is still ours, carry on with it.
+        # The same message again: this task's retry after a database error (the lease was paused),
+        # or a redelivery after its worker died (the lease expired). Carry on with the run.
         if attempt is None or row["attempts"] == attempt + 1:
-            return _load(index_id, heartbeat=True)
+            return _resume(index_id, row["attempts"], owner)
         return None
     if row["status"] != IndexStatus.PENDING or (attempt is not None and row["attempts"] != attempt):
         return None  # duplicate or stale message: the attempt it was sent for is over
@@ -113,9 +115,32 @@ def _release(index_id: str, attempts: int) -> None:
     EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, attempts=attempts).update(dispatched_at=None)
 
 
-def _load(index_id: str, *, heartbeat: bool = False) -> EndpointIndex:
-    if heartbeat:
-        EndpointIndex.objects.filter(id=index_id, status=IndexStatus.STARTED).update(heartbeat_at=timezone.now())
+def _resume(index_id: str, attempts: int, owner: str) -> EndpointIndex | None:
+    """Take the run back only if nobody is beating for it: paused (NULL) or older than the lease.
+
+    A message redelivered while its first execution still runs is therefore a no-op.
+    """
+    now = timezone.now()
+    expired = now - timedelta(seconds=settings.KONGFLOW_INDEX_LEASE_SECONDS)
+    resumed = (
+        EndpointIndex.objects.filter(id=index_id, status=IndexStatus.STARTED, attempts=attempts, lease_owner=owner)
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=expired))
+        .update(heartbeat_at=now, worker=worker_identity(), updated_at=now)
+    )
+    return _load(index_id) if resumed else None
+
+
+def _pause_lease(index: EndpointIndex) -> None:
+    """After a database error: mark the lease as not beaten, so the task's retry may resume it at
+    once. Best effort on a fresh connection; if the database is still away, the lease expires."""
+    try:
+        connection.close()
+        fenced_queryset(index).update(heartbeat_at=None)
+    except DATABASE_ERRORS:
+        logger.warning("endpoints.index.lease_not_paused", extra={"index_id": index.id})
+
+
+def _load(index_id: str) -> EndpointIndex:
     return EndpointIndex.objects.select_related(
         "endpoint__environment__organization", "endpoint__environment__project"
     ).get(id=index_id)
