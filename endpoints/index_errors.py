@@ -32,8 +32,9 @@ HINTS: dict[str, str] = {
 }
 
 
-def index_error(code: str, message: str, *, raw: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message, "hint": HINTS.get(code, "")}
+def index_error(code: str, message: str, *, raw: str | None = None, hint: str | None = None) -> dict[str, Any]:
+    """`hint` overrides the code's generic one (e.g. the client's "TLS handshake failed" advice)."""
+    error: dict[str, Any] = {"code": code, "message": message, "hint": hint or HINTS.get(code, "")}
     if raw is not None:
         error["raw"] = raw
     return error

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 endpointapi_requests = Counter(
     "kongflow_endpointapi_requests_total", "Requests sent to endpoints.", ["action", "outcome"]
@@ -26,4 +26,16 @@ endpoint_index_requests = Counter(
 )
 webhook_deliveries = Counter(
     "kongflow_webhook_delivery_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"]
+)
+housekeeping_last_run = Gauge(
+    "kongflow_housekeeping_last_run_timestamp_seconds",
+    "When each housekeeping task (sweeper, recurring index, purge) last finished, from the database.",
+    ["task"],
+    multiprocess_mode="max",
+)
+housekeeping_overdue = Gauge(
+    "kongflow_housekeeping_overdue",
+    "1 when a housekeeping task has not finished for longer than twice its interval (is beat running?).",
+    ["task"],
+    multiprocess_mode="mostrecent",
 )

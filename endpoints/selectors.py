@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
-from endpoints.models import Endpoint, EndpointIndex, IndexStatus, RuntimeEnvironment
+from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
 
@@ -61,3 +66,58 @@ def endpoints_for_reindex(
     if endpoint is None and environment_id is None and not all_endpoints:
         return queryset.none()
     return queryset
+
+
+HOUSEKEEPING_TASKS = (
+    "endpoints.sweep_endpoint_indexes",
+    "endpoints.recurring_endpoint_indexing",
+    "endpoints.purge_old_endpoint_indexes",
+    "endpoints.sweep_webhook_deliveries",
+    "endpoints.purge_old_registry_events",
+)
+
+
+@dataclass(frozen=True)
+class HousekeepingStatus:
+    task: str
+    interval_seconds: float
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_error: str | None
+    overdue: bool
+
+
+def housekeeping_status(*, now: datetime | None = None) -> list[HousekeepingStatus]:
+    """For each housekeeping task (sweeper, recurring index, purge): when it last finished, and
+    whether that is more than twice its beat interval (+1 min) ago, i.e. beat or the worker stopped.
+
+    A task that never finished is overdue when no task has any record (beat never ran) or when the
+    first record of any task (about when beat started) is older than its allowance.
+    """
+    now = now or timezone.now()
+    intervals = {
+        entry["task"]: float(entry["schedule"])
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if isinstance(entry.get("schedule"), int | float)
+    }
+    records = {run.task: run for run in HousekeepingRun.objects.filter(task__in=HOUSEKEEPING_TASKS)}
+    first_seen = min((r.last_started_at for r in records.values() if r.last_started_at), default=None)
+    statuses = []
+    for task in HOUSEKEEPING_TASKS:
+        interval = intervals.get(task, 3600.0)
+        allowed = timedelta(seconds=2 * interval + 60)
+        record = records.get(task)
+        finished = record.last_finished_at if record else None
+        since = finished or first_seen  # never finished: judged from when beat seems to have started
+        overdue = since is None or now - since > allowed
+        statuses.append(
+            HousekeepingStatus(
+                task=task,
+                interval_seconds=interval,
+                last_started_at=record.last_started_at if record else None,
+                last_finished_at=finished,
+                last_error=record.last_error if record else None,
+                overdue=overdue,
+            )
+        )
+    return statuses

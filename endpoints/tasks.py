@@ -1,18 +1,29 @@
-"""Celery tasks: ids in, a service call, nothing else. Safe to run twice (runs are claimed)."""
+"""Celery tasks: ids in, a service call, nothing else. Safe to run twice (runs are claimed).
+
+A database error (connection lost, "too many clients", deadlock) is retried with exponential
+backoff and jitter; the run itself is never lost: its retry resumes it, and if the retries run
+out its lease expires and the sweeper recovers it.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from endpoints.services import events, indexing, probing
 
+DB_RETRY = {
+    "autoretry_for": indexing.DATABASE_ERRORS,
+    "retry_backoff": 1,
+    "retry_backoff_max": settings.CELERY_DB_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+}
 
-@shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=None)
-def perform_endpoint_index(self, *, index_id: str) -> None:
-    """Index one EndpointIndex run; retryable failures come back here after their backoff."""
-    retry_in = indexing.endpoint_index_run(index_id=index_id)
-    if retry_in is not None:
-        raise self.retry(countdown=retry_in)
+
+@shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=12, **DB_RETRY)
+def perform_endpoint_index(self, *, index_id: str, attempt: int | None = None) -> None:
+    """Index one EndpointIndex run for the attempt the message was sent for (else a no-op)."""
+    indexing.endpoint_index_run(index_id=index_id, attempt=attempt, lease_owner=self.request.id)
 
 
 @shared_task(name="endpoints.probe_endpoint", acks_late=True, max_retries=0)
@@ -21,33 +32,42 @@ def probe_endpoint(*, endpoint_id: str) -> None:
     probing.endpoint_probe(endpoint_id=endpoint_id)
 
 
-@shared_task(name="endpoints.sweep_endpoint_indexes", acks_late=True)
+SWEEP_TASK = "endpoints.sweep_endpoint_indexes"
+RECURRING_TASK = "endpoints.recurring_endpoint_indexing"
+PURGE_TASK = "endpoints.purge_old_endpoint_indexes"
+
+
+@shared_task(name=SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def sweep_endpoint_indexes() -> None:
-    indexing.endpoint_indexes_sweep()
+    indexing.housekeeping_record(task=SWEEP_TASK, work=indexing.endpoint_indexes_sweep)
 
 
-@shared_task(name="endpoints.recurring_endpoint_indexing", acks_late=True)
+@shared_task(name=RECURRING_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def recurring_endpoint_indexing() -> None:
-    indexing.endpoints_recurring_index()
+    indexing.housekeeping_record(task=RECURRING_TASK, work=indexing.endpoints_recurring_index)
 
 
-@shared_task(name="endpoints.purge_old_endpoint_indexes", acks_late=True)
+@shared_task(name=PURGE_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def purge_old_endpoint_indexes() -> None:
-    indexing.endpoint_indexes_purge()
+    indexing.housekeeping_record(task=PURGE_TASK, work=indexing.endpoint_indexes_purge)
 
 
-@shared_task(name=events.DELIVER_TASK, acks_late=True)
+WEBHOOK_SWEEP_TASK = "endpoints.sweep_webhook_deliveries"
+EVENTS_PURGE_TASK = "endpoints.purge_old_registry_events"
+
+
+@shared_task(name=events.DELIVER_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def deliver_webhooks(*, subscription_id: str) -> None:
     """Send the subscription's due webhook deliveries in order (safe to run twice: it holds a lease)."""
     events.subscription_drain(subscription_id=subscription_id)
 
 
-@shared_task(name="endpoints.sweep_webhook_deliveries", acks_late=True)
+@shared_task(name=WEBHOOK_SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def sweep_webhook_deliveries() -> None:
     """Re-queue subscriptions with due deliveries (retries, lost dispatches, dead workers)."""
-    events.webhook_deliveries_sweep()
+    indexing.housekeeping_record(task=WEBHOOK_SWEEP_TASK, work=events.webhook_deliveries_sweep)
 
 
-@shared_task(name="endpoints.purge_old_registry_events", acks_late=True)
+@shared_task(name=EVENTS_PURGE_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def purge_old_registry_events() -> None:
-    events.registry_events_purge()
+    indexing.housekeeping_record(task=EVENTS_PURGE_TASK, work=events.registry_events_purge)

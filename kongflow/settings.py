@@ -1,12 +1,16 @@
-"""Kongflow settings: everything comes from the environment.
+"""Kongflow settings: everything comes from the environment, or from a `.env`-style file.
 
 With nothing set the service runs on embedded defaults that need no outside server
 (SQLite and kombu's filesystem transport under ./var); production sets DATABASE_URL,
-CELERY_BROKER_URL and DJANGO_SECRET_KEY (see docker-compose.yml).
+CELERY_BROKER_URL and DJANGO_SECRET_KEY (see docker-compose.yml and .env.example).
+
+The file is `KONGFLOW_ENV_FILE`, else `./.env` when it exists (relative to the working
+directory); real environment variables always win over the file.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -16,6 +20,12 @@ from endpointapi.guard import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+ENV_FILE = os.environ.get("KONGFLOW_ENV_FILE") or (".env" if Path(".env").is_file() else "")
+if ENV_FILE:
+    if not Path(ENV_FILE).is_file():
+        raise ImproperlyConfigured(f"KONGFLOW_ENV_FILE={ENV_FILE} does not exist")
+    # overwrite=False: a variable already in the environment is kept.
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -82,10 +92,29 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# Connection budget (README "Configuration"): with DATABASE_POOL_MAX_SIZE > 0 each process keeps a
+# psycopg pool of at most that many connections (CONN_MAX_AGE must then be 0); without a pool a
+# connection lives for one request or task (CONN_MAX_AGE=0 by default), so a process never holds
+# more connections than it has threads working at that moment.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="kongflow"))
+    if DATABASE_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _options["pool"] = {
+            "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=0), DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
+        }
+    # Behind PgBouncer in transaction pooling mode: no server-side cursors (and no Django pool).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -165,7 +194,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's schedule file holds only "when did each entry last fire": disposable. Its folder is
+# created on start (kongflow.beat.Scheduler), falling back to the temp folder when that fails, so
+# `celery worker -B` works from any checkout. When housekeeping really ran is in the database
+# (HousekeepingRun), which is what /readyz and the metrics report.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULER = "kongflow.beat:Scheduler"
+# A database error in a task (connection lost, too many clients, deadlock) is retried with backoff.
+CELERY_DB_RETRY_BACKOFF_MAX = env.int("CELERY_DB_RETRY_BACKOFF_MAX", default=30)
 
 # --- Cache (throttling) -----------------------------------------------------------------------
 # CACHE_URL wins; else a Redis broker is used for the cache too; else (embedded defaults) each
@@ -214,15 +250,23 @@ KONGFLOW_METRICS_TOKEN = env.str("KONGFLOW_METRICS_TOKEN", default="")
 KONGFLOW_INDEX_API_WAIT_SECONDS = env.float("KONGFLOW_INDEX_API_WAIT_SECONDS", default=20.0)
 KONGFLOW_INDEX_MAX_ATTEMPTS = env.int("KONGFLOW_INDEX_MAX_ATTEMPTS", default=7)
 KONGFLOW_HOOK_DELAY_SECONDS = env.float("KONGFLOW_HOOK_DELAY_SECONDS", default=5.0)
-# A PENDING index whose task has not started after this long is dispatched again.
-KONGFLOW_SWEEP_PENDING_AFTER_SECONDS = env.int("KONGFLOW_SWEEP_PENDING_AFTER_SECONDS", default=60)
-# A STARTED index older than this is considered orphaned (its worker died).
-KONGFLOW_SWEEP_STARTED_AFTER_SECONDS = env.int(
-    "KONGFLOW_SWEEP_STARTED_AFTER_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
-)
-KONGFLOW_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Liveness of STARTED runs: the worker refreshes the run's heartbeat every HEARTBEAT seconds (from
+# a thread, also during a slow fetch); the sweeper recovers a run whose heartbeat is older than
+# LEASE seconds. Worst-case recovery of a killed worker: LEASE + SWEEP_INTERVAL (+ the index).
+KONGFLOW_INDEX_HEARTBEAT_SECONDS = env.float("KONGFLOW_INDEX_HEARTBEAT_SECONDS", default=10.0)
+KONGFLOW_INDEX_LEASE_SECONDS = env.float("KONGFLOW_INDEX_LEASE_SECONDS", default=40.0)
+# A message that arrives at most this early (clock skew) waits in the task instead of being dropped.
+KONGFLOW_INDEX_EARLY_TOLERANCE_SECONDS = env.float("KONGFLOW_INDEX_EARLY_TOLERANCE_SECONDS", default=30.0)
+# A PENDING run whose message was never sent (broker down) is sent once it is this overdue.
+KONGFLOW_SWEEP_PENDING_AFTER_SECONDS = env.int("KONGFLOW_SWEEP_PENDING_AFTER_SECONDS", default=10)
+# Last-resort: a sent message that has not started its run after this long is sent again (the broker
+# lost it without restarting). Well above any expected backlog, so a backlog is never fed.
+KONGFLOW_DISPATCH_LOST_AFTER_SECONDS = env.int("KONGFLOW_DISPATCH_LOST_AFTER_SECONDS", default=2 * 3600)
+KONGFLOW_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_SWEEP_INTERVAL_SECONDS", default=15.0)
 KONGFLOW_INDEX_RETENTION_DAYS = env.int("KONGFLOW_INDEX_RETENTION_DAYS", default=7)
 KONGFLOW_RECURRING_INDEX_MINUTES = env.int("KONGFLOW_RECURRING_INDEX_MINUTES", default=10)
+KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS = env.float("KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS", default=300.0)
+KONGFLOW_PURGE_INTERVAL_SECONDS = env.float("KONGFLOW_PURGE_INTERVAL_SECONDS", default=3600.0)
 # docker-compose only: rewrite http://localhost endpoint URLs to host.docker.internal (§5.2).
 RUNTIME_PLATFORM = env.str("RUNTIME_PLATFORM", default="")
 
@@ -255,8 +299,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "endpoints.sweep_endpoint_indexes",
         "schedule": KONGFLOW_SWEEP_INTERVAL_SECONDS,
     },
-    "recurring-endpoint-indexing": {"task": "endpoints.recurring_endpoint_indexing", "schedule": 300.0},
-    "purge-old-endpoint-indexes": {"task": "endpoints.purge_old_endpoint_indexes", "schedule": 3600.0},
+    "recurring-endpoint-indexing": {
+        "task": "endpoints.recurring_endpoint_indexing",
+        "schedule": KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS,
+    },
+    "purge-old-endpoint-indexes": {
+        "task": "endpoints.purge_old_endpoint_indexes",
+        "schedule": KONGFLOW_PURGE_INTERVAL_SECONDS,
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ BASIC_STATS = {
 
 
 def request_and_run(endpoint, **kwargs):
+    """Request and run an index; `retry` is the seconds until its next attempt (None: no retry)."""
     index = endpoint_index_request(endpoint=endpoint, source=kwargs.pop("source", IndexSource.INTERNAL), **kwargs)
-    retry = endpoint_index_run(index_id=index.id)
+    assert endpoint_index_run(index_id=index.id) is None
     index.refresh_from_db()
+    retry = (index.run_at - timezone.now()).total_seconds() if index.status == IndexStatus.PENDING else None
     return index, retry
 
 
@@ -119,7 +121,8 @@ def test_last_attempt_ends_in_failure(prod_environment):
 def test_a_request_joins_a_run_waiting_to_retry(prod_environment):
     endpoint = factories.EndpointFactory(environment=prod_environment, url="http://127.0.0.1:9/api/trigger")
     first = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-    assert endpoint_index_run(index_id=first.id) is not None  # back to PENDING, with a backoff
+    endpoint_index_run(index_id=first.id)
+    assert EndpointIndex.objects.get(id=first.id).status == IndexStatus.PENDING  # with a backoff
     second = endpoint_index_request(endpoint=endpoint, source=IndexSource.API)
     assert second.id == first.id
     assert [entry["source"] for entry in EndpointIndex.objects.get(id=first.id).coalesced] == ["INTERNAL", "API"]

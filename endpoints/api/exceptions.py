@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -45,6 +46,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response({"error": "Forbidden"}, status=403)
     if isinstance(exc, exceptions.APIException):
         return Response({"error": str(exc.detail)}, status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable or refusing connections: a temporary condition, say so.
+        logger.warning("api.database_unavailable", extra={"error": type(exc).__name__})
+        return Response({"error": "Service temporarily unavailable"}, status=503, headers={"Retry-After": "5"})
     logger.exception("api.unhandled_error", extra={"view": type(context.get("view")).__name__})
     return Response({"error": "Something went wrong"}, status=500)
 

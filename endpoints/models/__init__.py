@@ -1,5 +1,5 @@
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from .endpoint import Endpoint, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
 from .events import (
     DeliveryStatus,
     EventSequence,
@@ -44,6 +44,7 @@ __all__ = [
     "EventDispatcher",
     "EventExample",
     "EventSequence",
+    "HousekeepingRun",
     "IndexSource",
     "IndexStatus",
     "Integration",

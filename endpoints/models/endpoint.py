@@ -73,6 +73,13 @@ class EndpointIndex(TimestampedModel):
     registry_generation = models.BigIntegerField(
         null=True, blank=True, help_text="The organization's registry generation this run's registry writes left."
     )
+    # Liveness: who holds a STARTED run and when it last said so (the sweeper recovers expired leases).
+    worker = models.CharField(max_length=200, null=True, blank=True, help_text="Host and pid holding the run.")
+    lease_owner = models.CharField(max_length=64, null=True, blank=True, help_text="Task id holding the run.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Delivery: how many messages were sent for this run, and on which broker epoch the last one was.
+    dispatches = models.PositiveIntegerField(default=0)
+    dispatch_epoch = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "endpoint indexes"
@@ -96,3 +103,20 @@ class EndpointIndex(TimestampedModel):
     @property
     def is_final(self) -> bool:
         return self.status in (IndexStatus.SUCCESS, IndexStatus.FAILURE)
+
+
+class HousekeepingRun(models.Model):
+    """When each housekeeping task (sweeper, recurring index, purge) last ran: one row per task.
+
+    Kept in the database, not in beat's schedule file (disposable) nor in a cache, so that the
+    web process, the console and /readyz can tell that beat stopped.
+    """
+
+    task = models.CharField(primary_key=True, max_length=100)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.task

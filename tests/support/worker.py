@@ -20,8 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 class Worker:
     """`celery worker` in a subprocess, on this session's queue and the test database."""
 
-    def __init__(self, *, beat: bool = False, env: dict[str, str] | None = None, concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        beat: bool | str = False,
+        env: dict[str, str] | None = None,
+        concurrency: int = 2,
+        pool: str = "prefork",
+    ) -> None:
+        """`beat=True` runs beat with a schedule file in /tmp; `beat="plain"` runs `worker -B` as
+        documented, with no `--schedule` (the settings decide). The worker's database connections
+        carry `application_name` = `self.application_name`, so a test can find (and only) them."""
         self.hostname = f"kongflow-test-{uuid.uuid4().hex[:8]}@localhost"
+        self.application_name = f"kongflow-{self.hostname.split('@')[0]}"
         database = settings.DATABASES["default"]
         self.env = {
             **os.environ,
@@ -29,8 +40,10 @@ class Worker:
             "DATABASE_URL": (f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "DATABASE_APPLICATION_NAME": self.application_name,
             **(env or {}),
         }
+        self.own_broker = self.env["CELERY_BROKER_URL"] != settings.CELERY_BROKER_URL
         self.args = [
             sys.executable,
             "-m",
@@ -44,12 +57,16 @@ class Worker:
             settings.CELERY_TASK_DEFAULT_QUEUE,
             "--concurrency",
             str(concurrency),
+            "--pool",
+            pool,
             "--loglevel",
             "INFO",
             "--without-gossip",
             "--without-mingle",
         ]
-        if beat:
+        if beat == "plain":
+            self.args += ["--beat"]
+        elif beat:
             self.args += ["--beat", "--schedule", f"/tmp/{self.hostname}-beat"]
         self.process: subprocess.Popen | None = None
         self.log_path = Path(f"/tmp/{self.hostname}.log")
@@ -65,7 +82,15 @@ class Worker:
     def _answers_ping(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+        if self.own_broker:  # not reachable through this process's app: its log says when it is ready
+            return f"{self.hostname} ready." in self.log_path.read_text()
         return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+
+    def child_pids(self) -> list[int]:
+        """The prefork children (where tasks run)."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and children), as a crash would."""

@@ -6,24 +6,33 @@ conditional update that also bumps `attempts`; every later write of the run is c
 `attempts` value, so a run recovered by the sweeper can never be finished twice.
 
 One concern per module: `requests` (create or join, wait), `dispatch` (to the worker, by task
-name so that this package never imports `endpoints.tasks`), `runs` (claim, perform, finish),
-`fetch` (INDEX_ENDPOINT and what is stored of its answer), `retry` (the retry policy), `preview`
-(dry runs) and `housekeeping` (sweeper, purge, recurring index).
+name so that this package never imports `endpoints.tasks`; one message per attempt, see its
+docstring), `runs` (claim, perform, finish), `lease` (heartbeat of a STARTED run), `fetch`
+(INDEX_ENDPOINT and what is stored of its answer), `retry` (the retry policy), `preview` (dry
+runs) and `housekeeping` (sweeper, purge, recurring index, and the record of their runs).
 """
 
-from .dispatch import PERFORM_TASK, index_dispatch
+from .dispatch import PERFORM_TASK, broker_epoch, index_dispatch
 from .failures import IndexFailure
-from .housekeeping import SweepResult, endpoint_indexes_purge, endpoint_indexes_sweep, endpoints_recurring_index
+from .housekeeping import (
+    SweepResult,
+    endpoint_indexes_purge,
+    endpoint_indexes_sweep,
+    endpoints_recurring_index,
+    housekeeping_record,
+)
 from .preview import IndexPreview, endpoint_index_preview
 from .requests import endpoint_index_request, endpoint_index_wait
 from .retry import retry_delay
-from .runs import endpoint_index_run
+from .runs import DATABASE_ERRORS, endpoint_index_run
 
 __all__ = [
+    "DATABASE_ERRORS",
     "PERFORM_TASK",
     "IndexFailure",
     "IndexPreview",
     "SweepResult",
+    "broker_epoch",
     "endpoint_index_preview",
     "endpoint_index_request",
     "endpoint_index_run",
@@ -31,6 +40,7 @@ __all__ = [
     "endpoint_indexes_purge",
     "endpoint_indexes_sweep",
     "endpoints_recurring_index",
+    "housekeeping_record",
     "index_dispatch",
     "retry_delay",
 ]

@@ -1,10 +1,39 @@
-"""Handing runs to the worker. Tasks are sent by name, so services never import `endpoints.tasks`."""
+"""Handing runs to the worker: at most one message in flight per run and attempt.
+
+Tasks are sent by name, so services never import `endpoints.tasks`.
+
+Design (why the sweeper cannot feed a backlog, yet lost messages are recovered):
+
+- A message names the run *and the attempt it is for* (`attempt` = the run's `attempts` when it
+  was sent). Claiming is a conditional update on (PENDING, attempts == attempt), so a stale or
+  duplicate message is a no-op, and no message ever causes another one (no `self.retry`).
+- A message carries `eta = run_at`: a retry's backoff is waited out by the broker, not by a task
+  that wakes up early and re-sends itself.
+- `dispatched_at` is set (atomically, `IS NULL` -> now) *before* a send, and reset to NULL only
+  when nothing is in flight any more: the send failed, the message was consumed without claiming
+  (another run of the endpoint was STARTED), or the run went back to PENDING for a new attempt.
+  So "PENDING with dispatched_at NULL" means exactly "needs a message", and the reservation makes
+  the request, the worker and the sweeper send at most one between them.
+- A message in a backlog is not lost: the sweeper never re-sends a run just because its message
+  is old. What loses messages is the broker: our Redis keeps nothing on disk, so a restart drops
+  every queued and unacked message. Each send records the broker's *epoch*, a random value kept in
+  the broker itself (`SET NX`); a restarted Redis has no epoch, a new one is drawn, and the
+  sweeper re-sends the PENDING runs whose message was sent in an older epoch. A Redis that keeps
+  its data (appendonly) keeps its epoch, and nothing is re-sent.
+- Last resort (KONGFLOW_DISPATCH_LOST_AFTER_SECONDS, 2 h): a message neither claimed nor lost by
+  a restart after that long is sent again; a backlog that long gets one extra message per run
+  per period, never one per sweep.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
+import time
+from datetime import datetime
 
 from celery import current_app
+from django.db.models import F
 from django.utils import timezone
 
 from endpoints.models import EndpointIndex, IndexStatus
@@ -12,19 +41,70 @@ from endpoints.models import EndpointIndex, IndexStatus
 logger = logging.getLogger(__name__)
 
 PERFORM_TASK = "endpoints.perform_endpoint_index"
+EPOCH_KEY = "kongflow:broker-epoch"
+_EPOCH_CACHE_SECONDS = 5.0
+_epoch_cache: tuple[float, str, str] | None = None  # (monotonic time, broker url, epoch)
 
 
-def index_dispatch(*, index_id: str, countdown: float | None = None) -> None:
-    """Send the run to the worker. A broker outage is logged, not raised: the sweeper re-dispatches."""
+def broker_epoch(*, cached: bool = True) -> str | None:
+    """The broker's current epoch; None when the broker cannot be reached.
+
+    Cached a few seconds per process: a stale value can only make the sweeper re-send a message
+    that was not lost (a harmless no-op), never miss one that was.
+    """
+    global _epoch_cache
+    url = str(current_app.conf.broker_url or "")
+    now = time.monotonic()
+    if cached and _epoch_cache and _epoch_cache[1] == url and now - _epoch_cache[0] < _EPOCH_CACHE_SECONDS:
+        return _epoch_cache[2]
+    if not url.startswith(("redis://", "rediss://")):
+        return "static"  # brokers that keep their messages on disk (the embedded filesystem one)
     try:
-        current_app.send_task(PERFORM_TASK, kwargs={"index_id": index_id}, countdown=countdown)
+        with current_app.connection_for_write() as connection:
+            client = connection.default_channel.client
+            client.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+            raw = client.get(EPOCH_KEY)
+    except Exception:
+        logger.warning("endpoints.index.broker_epoch_unavailable", exc_info=True)
+        return None
+    epoch = raw.decode() if isinstance(raw, bytes) else str(raw)
+    _epoch_cache = (now, url, epoch)
+    return epoch
+
+
+def index_dispatch(*, index_id: str) -> bool:
+    """Send the run's message for its current attempt, unless one is already in flight.
+
+    A broker outage is logged, not raised: the reservation is undone and the sweeper sends it.
+    """
+    now = timezone.now()
+    if not EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, dispatched_at__isnull=True).update(
+        dispatched_at=now
+    ):
+        return False  # already in flight, claimed, or final
+    row = EndpointIndex.objects.filter(id=index_id).values("attempts", "run_at").first()
+    if row is None:
+        return False
+    epoch = broker_epoch()
+    run_at: datetime | None = row["run_at"]
+    try:
+        current_app.send_task(
+            PERFORM_TASK,
+            kwargs={"index_id": index_id, "attempt": row["attempts"]},
+            eta=run_at if run_at is not None and run_at > now else None,
+        )
     except Exception:
         logger.warning("endpoints.index.dispatch_failed", extra={"index_id": index_id}, exc_info=True)
+        EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, dispatched_at=now).update(
+            dispatched_at=None
+        )
+        return False
+    EndpointIndex.objects.filter(id=index_id).update(dispatches=F("dispatches") + 1, dispatch_epoch=epoch)
+    return True
 
 
 def dispatch_waiting(*, endpoint_id: str) -> None:
     """Dispatch the endpoint's PENDING run (it could not start while another one was STARTED)."""
-    waiting = EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.PENDING).first()
+    waiting = EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.PENDING).values("id").first()
     if waiting is not None:
-        countdown = (waiting.run_at - timezone.now()).total_seconds() if waiting.run_at else 0
-        index_dispatch(index_id=waiting.id, countdown=countdown if countdown > 0 else None)
+        index_dispatch(index_id=waiting["id"])

@@ -52,7 +52,10 @@ def fetch_index(endpoint: Endpoint) -> FetchedIndex:
                 raise IndexFailure(index_error("REDIRECT", message)) from exc
             url = target
         except EndpointApiError as exc:
-            raise IndexFailure(index_error(exc.code, exc.message, raw=exc.raw), retryable=exc.retryable) from exc
+            # The client's hint when it is specific to this failure (TLS, bad URL, …), else ours for the code.
+            hint = exc.hint if exc.hint != type(exc).default_hint else None
+            error = index_error(exc.code, exc.message, raw=exc.raw, hint=hint)
+            raise IndexFailure(error, retryable=exc.retryable) from exc
     raise AssertionError("unreachable")
 
 

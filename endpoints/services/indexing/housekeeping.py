@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from endpoints import metrics
 from endpoints.index_errors import index_error
-from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
+from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, HousekeepingRun, IndexSource, IndexStatus
 from endpoints.services.events.recording import record_index_failed
 
-from .dispatch import dispatch_waiting, index_dispatch
+from .dispatch import broker_epoch, dispatch_waiting, index_dispatch
 from .requests import endpoint_index_request
 from .retry import MIN_ATTEMPTS_AFTER_WORKER_LOSS
-from .runs import fenced_queryset
+from .runs import fenced_queryset, requeue
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +33,20 @@ class SweepResult:
 
 
 def endpoint_indexes_sweep(*, limit: int = 500) -> SweepResult:
-    """Re-dispatch PENDING runs whose task never ran, and recover STARTED runs whose worker died."""
+    """Send the PENDING runs that have no message in flight, and recover STARTED runs whose lease expired.
+
+    See `dispatch` for why this never re-sends a message that is merely waiting in a backlog.
+    """
     result = SweepResult()
     now = timezone.now()
-    pending_cutoff = now - timedelta(seconds=settings.KONGFLOW_SWEEP_PENDING_AFTER_SECONDS)
-    stale_pending = EndpointIndex.objects.filter(status=IndexStatus.PENDING).filter(
-        Q(dispatched_at__lt=pending_cutoff) | Q(dispatched_at__isnull=True, run_at__lt=pending_cutoff)
-    )
-    for index_id in list(stale_pending.values_list("id", flat=True)[:limit]):
-        if EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING).update(dispatched_at=now):
-            index_dispatch(index_id=index_id)
+    for index_id in _runs_needing_a_message(now, limit):
+        if index_dispatch(index_id=index_id):
             result.redispatched.append(index_id)
 
-    started_cutoff = now - timedelta(seconds=settings.KONGFLOW_SWEEP_STARTED_AFTER_SECONDS)
-    orphans = EndpointIndex.objects.filter(status=IndexStatus.STARTED, started_at__lt=started_cutoff)
+    lease_cutoff = now - timedelta(seconds=settings.KONGFLOW_INDEX_LEASE_SECONDS)
+    orphans = EndpointIndex.objects.filter(status=IndexStatus.STARTED).filter(
+        Q(heartbeat_at__lt=lease_cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=lease_cutoff)
+    )
     for index in list(orphans.select_related("endpoint__environment")[:limit]):
         _recover_orphan(index, result)
     if result.redispatched or result.recovered or result.failed:
@@ -60,24 +61,43 @@ def endpoint_indexes_sweep(*, limit: int = 500) -> SweepResult:
     return result
 
 
+def _runs_needing_a_message(now: datetime, limit: int) -> list[str]:
+    """PENDING runs due for a message: never sent (or consumed unclaimed), or lost by the broker."""
+    pending = EndpointIndex.objects.filter(status=IndexStatus.PENDING)
+    # A run waiting for its endpoint's STARTED run is dispatched when that one finishes.
+    blocked = Exists(EndpointIndex.objects.filter(endpoint_id=OuterRef("endpoint_id"), status=IndexStatus.STARTED))
+    due = now - timedelta(seconds=settings.KONGFLOW_SWEEP_PENDING_AFTER_SECONDS)
+    unsent = pending.filter(dispatched_at__isnull=True).filter(Q(run_at__isnull=True) | Q(run_at__lt=due))
+    ids = list(unsent.exclude(blocked).order_by("run_at").values_list("id", flat=True)[:limit])
+
+    lost_cutoff = now - timedelta(seconds=settings.KONGFLOW_DISPATCH_LOST_AFTER_SECONDS)
+    lost = Q(dispatched_at__lt=lost_cutoff) & (Q(run_at__isnull=True) | Q(run_at__lt=lost_cutoff))
+    epoch = broker_epoch(cached=False)
+    if epoch is not None:
+        # Sent on a broker that restarted since (it keeps nothing on disk): the message is gone.
+        lost |= Q(dispatched_at__lt=due) & ~Q(dispatch_epoch=epoch)
+    for row in pending.filter(dispatched_at__isnull=False).filter(lost).values("id", "dispatched_at")[:limit]:
+        # Conditional on the value read, so that two sweepers do not both send it.
+        if EndpointIndex.objects.filter(id=row["id"], dispatched_at=row["dispatched_at"]).update(dispatched_at=None):
+            ids.append(row["id"])
+    return ids
+
+
 def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
     now = timezone.now()
     error = index_error("WORKER_LOST", "The worker running this index stopped before it finished")
     if index.attempts < max(index.max_attempts, MIN_ATTEMPTS_AFTER_WORKER_LOSS):
         try:
             with transaction.atomic():
-                requeued = fenced_queryset(index).update(
-                    status=IndexStatus.PENDING, error=error, run_at=now, dispatched_at=now, updated_at=now
-                )
+                requeued = requeue(index, error=error, run_at=now)
         except IntegrityError:
-            requeued = 0
-        if requeued == 1:
-            index_dispatch(index_id=index.id)
+            requeued = False
+        if requeued:
             result.recovered.append(index.id)
             return
     with transaction.atomic():
         failed = fenced_queryset(index).update(
-            status=IndexStatus.FAILURE, error=error, finished_at=now, updated_at=now
+            status=IndexStatus.FAILURE, error=error, finished_at=now, heartbeat_at=None, updated_at=now
         )
         if failed:
             record_index_failed(index=index, error=error)
@@ -88,7 +108,11 @@ def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
 
 
 def endpoint_indexes_purge(*, days: int | None = None, batch_size: int = 1000) -> int:
-    """Delete finished runs older than the retention, never an endpoint's latest SUCCESS."""
+    """Delete finished runs older than the retention, never an endpoint's latest SUCCESS.
+
+    An endpoint that never succeeded has no latest SUCCESS: all its old runs go (a NULL-safe test;
+    `id <> NULL` would keep them forever).
+    """
     cutoff = timezone.now() - timedelta(days=days if days is not None else settings.KONGFLOW_INDEX_RETENTION_DAYS)
     latest_success = (
         EndpointIndex.objects.filter(endpoint_id=OuterRef("endpoint_id"), status=IndexStatus.SUCCESS)
@@ -98,7 +122,7 @@ def endpoint_indexes_purge(*, days: int | None = None, batch_size: int = 1000) -
     candidates = (
         EndpointIndex.objects.filter(created_at__lt=cutoff, status__in=[IndexStatus.SUCCESS, IndexStatus.FAILURE])
         .annotate(latest_success_id=Subquery(latest_success))
-        .exclude(id=F("latest_success_id"))
+        .filter(Q(latest_success_id__isnull=True) | ~Q(id=F("latest_success_id")))
     )
     deleted = 0
     while ids := list(candidates.values_list("id", flat=True)[:batch_size]):
@@ -121,3 +145,18 @@ def endpoints_recurring_index() -> list[str]:
         endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL, reason="Recurring index")
         requested.append(endpoint.id)
     return requested
+
+
+def housekeeping_record(*, task: str, work: Callable[[], object]) -> None:
+    """Run one housekeeping task and record when it started and finished (for /readyz and the console)."""
+    started = timezone.now()
+    HousekeepingRun.objects.update_or_create(task=task, defaults={"last_started_at": started})
+    try:
+        work()
+    except Exception as exc:
+        HousekeepingRun.objects.filter(task=task).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    HousekeepingRun.objects.filter(task=task).update(
+        last_finished_at=timezone.now(), last_error=None, runs=F("runs") + 1
+    )
+    metrics.housekeeping_last_run.labels(task).set(timezone.now().timestamp())

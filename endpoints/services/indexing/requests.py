@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from endpoints import metrics
-from endpoints.models import Endpoint, EndpointIndex, IndexStatus
+from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
 from endpoints.utils import js_iso
 
 from .dispatch import index_dispatch
@@ -40,7 +40,13 @@ def endpoint_index_request(
     entry = {"source": source, "reason": reason, "at": js_iso(now)}
     max_attempts = max_attempts_for(endpoint.environment)
     for _ in range(5):
-        joined = _join_pending(endpoint=endpoint, entry=entry, force=force)
+        run_at = now + timedelta(seconds=delay)
+        # A new outside reason to index (deploy hook, API, admin) restarts a run waiting out a retry
+        # backoff; the recurring index (INTERNAL) does not, or a failing endpoint would never end.
+        restart = source != IndexSource.INTERNAL
+        joined = _join_pending(
+            endpoint=endpoint, entry=entry, force=force, run_at=run_at, restart=restart, budget=max_attempts
+        )
         if joined is not None:
             metrics.endpoint_index_requests.labels(source, "joined").inc()
             return joined
@@ -53,10 +59,10 @@ def endpoint_index_request(
                     source_data=source_data,
                     force=force,
                     max_attempts=max_attempts,
-                    run_at=now + timedelta(seconds=delay),
+                    run_at=run_at,
                     coalesced=[entry],
                 )
-                transaction.on_commit(partial(index_dispatch, index_id=index.id, countdown=delay or None))
+                transaction.on_commit(partial(index_dispatch, index_id=index.id))
         except IntegrityError:
             continue  # another request created the PENDING run meanwhile: join it
         metrics.endpoint_index_requests.labels(source, "created").inc()
@@ -66,43 +72,82 @@ def endpoint_index_request(
 
 _TABLE = EndpointIndex._meta.db_table
 _COLUMNS = [str(field.column) for field in EndpointIndex._meta.concrete_fields]
-# One statement: count the request, remember its entry (bounded) and OR its force into the run.
+# One statement: count the request, remember its entry (bounded), OR its force into the run, and
+# restart a run waiting out a retry backoff. Joining a retry in backoff with a fresh reason to index
+# (a deploy) makes the run start when the request asked, with a fresh attempt budget (`attempts`
+# itself only grows: it fences the messages); its message in flight (eta = the old run_at) becomes
+# a no-op once the new one claims the attempt, and the new one is sent after commit.
+# `SET` expressions and the `waiting` CTE see the row as it was before the update.
 _JOIN_SQL = (
-    f"UPDATE {_TABLE} SET requests = requests + 1, "  # noqa: S608
-    "coalesced = CASE WHEN jsonb_array_length(coalesced) < %s THEN coalesced || %s::jsonb ELSE coalesced END, "
-    "force = force OR %s, updated_at = %s "
-    "{relaxed}WHERE endpoint_id = %s AND status = %s "
-    f"RETURNING {', '.join(_COLUMNS)}"
+    f"WITH waiting AS (SELECT id, (%(restart)s AND attempts > 0 AND run_at > %(run_at)s) AS restarted "  # noqa: S608
+    f"FROM {_TABLE} WHERE endpoint_id = %(endpoint_id)s AND status = %(pending)s FOR UPDATE) "
+    f"UPDATE {_TABLE} AS run SET requests = run.requests + 1, "
+    "coalesced = CASE WHEN jsonb_array_length(run.coalesced) < %(max_entries)s "
+    "THEN run.coalesced || %(entry)s::jsonb ELSE run.coalesced END, "
+    "force = run.force OR %(force)s, updated_at = %(now)s, "
+    "run_at = CASE WHEN waiting.restarted THEN %(run_at)s ELSE run.run_at END, "
+    "max_attempts = CASE WHEN waiting.restarted THEN GREATEST(run.max_attempts, run.attempts + %(budget)s) "
+    "ELSE run.max_attempts END, "
+    "dispatched_at = CASE WHEN waiting.restarted THEN NULL ELSE run.dispatched_at END "
+    "FROM waiting{relaxed} WHERE run.id = waiting.id "
+    f"RETURNING {', '.join('run.' + column for column in _COLUMNS)}, waiting.restarted"
 )
 # For a join in its own (autocommit) transaction: its commit does not wait for the WAL flush, so the
 # row lock that serializes joins of one endpoint is held for microseconds, not for an fsync. Losing
 # such a join in a database crash loses only the request counter and its `coalesced` entry: the
-# PENDING run it joined was committed durably before, and still runs. Forced requests keep the wait.
-_RELAXED = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
+# PENDING run it joined was committed durably before, and still runs. Forced requests and restarts
+# (the restart branch is decided in the statement, so those keep the wait only when forced) are rare.
+_RELAXED = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
-def _join_pending(*, endpoint: Endpoint, entry: dict[str, Any], force: bool) -> EndpointIndex | None:
+def _join_pending(
+    *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool, budget: int
+) -> EndpointIndex | None:
     """Join the PENDING run with one `UPDATE … RETURNING`; None when there is none."""
     if connection.vendor != "postgresql":
-        return _join_pending_simple(endpoint=endpoint, entry=entry, force=force)
+        return _join_pending_simple(
+            endpoint=endpoint, entry=entry, force=force, run_at=run_at, restart=restart, budget=budget
+        )
     relaxed = not force and not connection.in_atomic_block
     sql = _JOIN_SQL.replace("{relaxed}", _RELAXED if relaxed else "")
-    params: list[Any] = [MAX_COALESCED_ENTRIES, json.dumps([entry]), force, timezone.now(), endpoint.id]
-    params.append(IndexStatus.PENDING)
+    params: dict[str, Any] = {
+        "restart": restart,
+        "run_at": run_at,
+        "endpoint_id": endpoint.id,
+        "pending": IndexStatus.PENDING,
+        "max_entries": MAX_COALESCED_ENTRIES,
+        "entry": json.dumps([entry]),
+        "force": force,
+        "now": timezone.now(),
+        "budget": budget,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
+    *columns, restarted = row
     fields = EndpointIndex._meta.concrete_fields
     values = [
         field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, row, strict=True)
+        for field, value in zip(fields, columns, strict=True)
     ]
-    return EndpointIndex.from_db(connection.alias, [field.attname for field in fields], values)
+    index = EndpointIndex.from_db(connection.alias, [field.attname for field in fields], values)
+    if restarted:
+        _dispatch_after_commit(index.id)
+    return index
 
 
-def _join_pending_simple(*, endpoint: Endpoint, entry: dict[str, Any], force: bool) -> EndpointIndex | None:
+def _dispatch_after_commit(index_id: str) -> None:
+    if connection.in_atomic_block:
+        transaction.on_commit(partial(index_dispatch, index_id=index_id))
+    else:
+        index_dispatch(index_id=index_id)
+
+
+def _join_pending_simple(
+    *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool, budget: int
+) -> EndpointIndex | None:
     """SQLite (one writer at a time): read, then update in one transaction."""
     with transaction.atomic():
         index = EndpointIndex.objects.select_for_update().filter(endpoint=endpoint, status=IndexStatus.PENDING).first()
@@ -112,7 +157,14 @@ def _join_pending_simple(*, endpoint: Endpoint, entry: dict[str, Any], force: bo
         if len(index.coalesced) < MAX_COALESCED_ENTRIES:
             index.coalesced.append(entry)
         index.force = index.force or force
-        index.save(update_fields=["requests", "coalesced", "force", "updated_at"])
+        fields = ["requests", "coalesced", "force", "updated_at"]
+        if restart and index.attempts > 0 and index.run_at is not None and index.run_at > run_at:
+            index.run_at = run_at
+            index.max_attempts = max(index.max_attempts, index.attempts + budget)
+            index.dispatched_at = None
+            fields += ["run_at", "max_attempts", "dispatched_at"]
+            transaction.on_commit(partial(index_dispatch, index_id=index.id))
+        index.save(update_fields=fields)
         return index
 
 

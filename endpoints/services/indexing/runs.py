@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from endpoints import metrics
@@ -20,64 +23,140 @@ from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.events.recording import record_index_failed, record_index_succeeded, record_index_unchanged
 from endpoints.services.registry import registry_apply, registry_plan
 
-from .dispatch import dispatch_waiting
+from .dispatch import dispatch_waiting, index_dispatch
 from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, reject_unstorable, store_url, store_versions
+from .lease import Heartbeat, worker_identity
 from .retry import retry_delay
 from .unchanged import empty_diff, unchanged_since
 
 logger = logging.getLogger(__name__)
 
+# Retried by the task (backoff), never recorded as the endpoint's failure: the database is not
+# the endpoint's fault, and the attempt is resumed, not spent (also: deadlocks, "too many clients").
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Below this, an early message is just the dispatcher's and the worker's clocks being apart.
+EARLY_SLACK_SECONDS = 0.5
 
-def endpoint_index_run(*, index_id: str) -> float | None:
-    """Claim and perform one run. Returns the seconds after which the task must retry, else None."""
-    index = _claim(index_id)
-    if not isinstance(index, EndpointIndex):
-        return index
+
+def endpoint_index_run(*, index_id: str, attempt: int | None = None, lease_owner: str | None = None) -> None:
+    """Claim and perform one run, for the attempt its message was sent for.
+
+    A message for another attempt, a duplicate, or one for a run that is final is a no-op. A
+    database error is raised to the task, which retries it with backoff; the retry resumes the run
+    it still holds (same `lease_owner`, the task id) instead of losing it.
+    """
+    owner = lease_owner or uuid.uuid4().hex
+    index = _claim(index_id, attempt, owner)
+    if index is None:
+        return
     started = time.perf_counter()
     try:
         _perform(index)
     except IndexFailure as failure:
-        return _fail(index, failure)
+        _fail(index, failure)
     except Fenced:
         logger.warning("endpoints.index.fenced", extra={"index_id": index.id})
-        return None
     except SoftTimeLimitExceeded:
-        return _fail(
-            index, IndexFailure(index_error("TIMEOUT", "Indexing took longer than its time limit"), retryable=True)
-        )
+        _fail(index, IndexFailure(index_error("TIMEOUT", "Indexing took longer than its time limit"), retryable=True))
+    except DATABASE_ERRORS:
+        logger.warning("endpoints.index.database_error", extra={"index_id": index.id}, exc_info=True)
+        _pause_lease(index)
+        raise
     except Exception as exc:
         logger.exception("endpoints.index.crashed", extra={"index_id": index.id})
-        return _fail(index, IndexFailure(index_error("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"), retryable=True))
+        _fail(index, IndexFailure(index_error("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"), retryable=True))
     finally:
         metrics.endpoint_index_duration.observe(time.perf_counter() - started)
-    return None
 
 
-def _claim(index_id: str) -> EndpointIndex | float | None:
-    row = EndpointIndex.objects.filter(id=index_id).values("status", "run_at").first()
-    if row is None or row["status"] != IndexStatus.PENDING:
-        return None  # duplicate delivery, or the row was purged
+def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | None:
+    row = EndpointIndex.objects.filter(id=index_id).values("status", "run_at", "attempts", "lease_owner").first()
+    if row is None:
+        return None  # purged
+    if row["status"] == IndexStatus.STARTED and row["lease_owner"] == owner:
+        # The same message again: this task's retry after a database error (the lease was paused),
+        # or a redelivery after its worker died (the lease expired). Carry on with the run.
+        if attempt is None or row["attempts"] == attempt + 1:
+            return _resume(index_id, row["attempts"], owner)
+        return None
+    if row["status"] != IndexStatus.PENDING or (attempt is not None and row["attempts"] != attempt):
+        return None  # duplicate or stale message: the attempt it was sent for is over
+    attempts = row["attempts"]
     now = timezone.now()
-    if row["run_at"] is not None and (early := (row["run_at"] - now).total_seconds()) > 0.5:
-        return early
+    if row["run_at"] is not None and (early := (row["run_at"] - now).total_seconds()) > EARLY_SLACK_SECONDS:
+        if early > settings.KONGFLOW_INDEX_EARLY_TOLERANCE_SECONDS:
+            # Far too early (clocks apart): consume the message without a new one; the sweeper
+            # sends one when `run_at` has passed.
+            _release(index_id, attempts)
+            return None
+        time.sleep(early)  # clock skew between hosts: wait it out rather than send another message
+        now = timezone.now()
     try:
         with transaction.atomic():
-            claimed = EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING).update(
-                status=IndexStatus.STARTED, attempts=F("attempts") + 1, started_at=now, updated_at=now
+            claimed = EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, attempts=attempts).update(
+                status=IndexStatus.STARTED,
+                attempts=F("attempts") + 1,
+                started_at=now,
+                heartbeat_at=now,
+                worker=worker_identity(),
+                lease_owner=owner,
+                updated_at=now,
             )
     except IntegrityError:
         # Another run of this endpoint is STARTED; when it finishes it dispatches this one.
+        _release(index_id, attempts)
         return None
     if claimed != 1:
         return None
+    return _load(index_id)
+
+
+def _release(index_id: str, attempts: int) -> None:
+    """The message was consumed without claiming the run: nothing is in flight for it any more."""
+    EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, attempts=attempts).update(dispatched_at=None)
+
+
+def _resume(index_id: str, attempts: int, owner: str) -> EndpointIndex | None:
+    """Take the run back only if nobody is beating for it: paused (NULL) or older than the lease.
+
+    A message redelivered while its first execution still runs is therefore a no-op.
+    """
+    now = timezone.now()
+    expired = now - timedelta(seconds=settings.KONGFLOW_INDEX_LEASE_SECONDS)
+    resumed = (
+        EndpointIndex.objects.filter(id=index_id, status=IndexStatus.STARTED, attempts=attempts, lease_owner=owner)
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=expired))
+        .update(heartbeat_at=now, worker=worker_identity(), updated_at=now)
+    )
+    return _load(index_id) if resumed else None
+
+
+def _pause_lease(index: EndpointIndex) -> None:
+    """After a database error: mark the lease as not beaten, so the task's retry may resume it at
+    once. Best effort on a fresh connection; if the database is still away, the lease expires."""
+    try:
+        connection.close()
+        fenced_queryset(index).update(heartbeat_at=None)
+    except DATABASE_ERRORS:
+        logger.warning("endpoints.index.lease_not_paused", extra={"index_id": index.id})
+
+
+def _load(index_id: str) -> EndpointIndex:
     return EndpointIndex.objects.select_related(
         "endpoint__environment__organization", "endpoint__environment__project"
     ).get(id=index_id)
 
 
 def _perform(index: EndpointIndex) -> None:
+    with Heartbeat(index.id, index.attempts) as heartbeat:
+        _fetch_and_apply(index)
+    if heartbeat.lost.is_set():
+        logger.warning("endpoints.index.lease_lost", extra={"index_id": index.id})
+
+
+def _fetch_and_apply(index: EndpointIndex) -> None:
     endpoint = index.endpoint
     fetched = fetch_index(endpoint)
     result = fetched.result
@@ -111,6 +190,7 @@ def _perform(index: EndpointIndex) -> None:
             registry_generation=generation,
             error=None,
             finished_at=now,
+            heartbeat_at=None,
             updated_at=now,
         )
         if finished != 1:
@@ -133,31 +213,25 @@ def fenced_queryset(index: EndpointIndex) -> QuerySet[EndpointIndex]:
     return EndpointIndex.objects.filter(id=index.id, status=IndexStatus.STARTED, attempts=index.attempts)
 
 
-def _fail(index: EndpointIndex, failure: IndexFailure) -> float | None:
+def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
     """Record a failure: back to PENDING with a backoff when it may recover, else FAILURE."""
     now = timezone.now()
     if failure.retryable and index.attempts < index.max_attempts:
         delay = retry_delay(index.attempts)
         try:
             with transaction.atomic():
-                requeued = fenced_queryset(index).update(
-                    status=IndexStatus.PENDING,
-                    error=failure.error,
-                    run_at=now + timedelta(seconds=delay),
-                    dispatched_at=now,
-                    updated_at=now,
-                )
+                requeued = requeue(index, error=failure.error, run_at=now + timedelta(seconds=delay))
         except IntegrityError:
-            requeued = 0  # a newer request is already PENDING and will index the endpoint
-        if requeued == 1:
+            requeued = False  # a newer request is already PENDING and will index the endpoint
+        if requeued:
             logger.info(
                 "endpoints.index.retrying",
                 extra={"index_id": index.id, "attempt": index.attempts, "code": failure.error["code"], "delay": delay},
             )
-            return delay
+            return
     with transaction.atomic():
         failed = fenced_queryset(index).update(
-            status=IndexStatus.FAILURE, error=failure.error, finished_at=now, updated_at=now
+            status=IndexStatus.FAILURE, error=failure.error, finished_at=now, heartbeat_at=None, updated_at=now
         )
         if failed == 1:
             record_index_failed(index=index, error=failure.error)
@@ -168,4 +242,23 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> float | None:
             "endpoints.index.failed",
             extra={"index_id": index.id, "endpoint_id": index.endpoint_id, "code": failure.error["code"]},
         )
-    return None
+
+
+def requeue(index: EndpointIndex, *, error: dict[str, Any], run_at: datetime) -> bool:
+    """STARTED -> PENDING for the next attempt (fenced); its one message is sent after commit.
+
+    Must run inside a transaction; raises IntegrityError when another run is already PENDING.
+    """
+    requeued = fenced_queryset(index).update(
+        status=IndexStatus.PENDING,
+        error=error,
+        run_at=run_at,
+        dispatched_at=None,
+        heartbeat_at=None,
+        worker=None,
+        lease_owner=None,
+        updated_at=timezone.now(),
+    )
+    if requeued == 1:
+        transaction.on_commit(partial(index_dispatch, index_id=index.id))
+    return requeued == 1
