@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from endpoints.admin.overview import overview_view
 from kongflow import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/overview/", admin.site.admin_view(overview_view), name="kongflow-overview"),
     path("admin/", admin.site.urls),
     path("api/", include("endpoints.api.urls")),
     path("", include("django_prometheus.urls")),

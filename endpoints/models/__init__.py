@@ -1,5 +1,5 @@
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from .endpoint import Endpoint, EndpointHealth, EndpointIndex, IndexSource, IndexStatus
 from .registry import (
     ConcurrencyLimitGroup,
     DynamicTrigger,
@@ -30,6 +30,7 @@ __all__ = [
     "DynamicTrigger",
     "DynamicTriggerType",
     "Endpoint",
+    "EndpointHealth",
     "EndpointIndex",
     "EnvironmentType",
     "EventDispatcher",

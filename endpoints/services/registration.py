@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from endpointapi import EndpointApiError
@@ -115,7 +116,10 @@ def _endpoint_upsert(
 def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:
     """Clear the URL (§5.9): jobs, runs and history stay; indexing skips the endpoint; registering
     the slug again brings it back. A hard delete would cascade into everything indexed from it."""
-    return Endpoint.objects.filter(id__in=endpoint_ids, url__isnull=False).update(url=None, updated_at=timezone.now())
+    now = timezone.now()
+    return Endpoint.objects.filter(id__in=endpoint_ids, url__isnull=False).update(
+        url=None, url_before_delete=F("url"), deleted_at=now, updated_at=now
+    )
 
 
 def normalize_endpoint_url(url: str) -> str:

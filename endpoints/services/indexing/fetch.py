@@ -29,17 +29,22 @@ def fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
         except EndpointRedirect as exc:
             if not exc.location:
                 message = f"Endpoint {endpoint.url} is redirecting but no location header is present"
-                raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message)) from exc
+                raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message), exchange=_exchange(exc)) from exc
             if redirects == MAX_REDIRECTS:
                 message = f"Endpoint {endpoint.url} is redirecting too many times"
-                raise IndexFailure(index_error("REDIRECT_LOOP", message)) from exc
+                raise IndexFailure(index_error("REDIRECT_LOOP", message), exchange=_exchange(exc)) from exc
             # Resolved against the current URL: a relative Location would otherwise be stored as-is.
             endpoint.url = urljoin(endpoint.url, exc.location)
             if persist_redirects:
                 Endpoint.objects.filter(id=endpoint.id).update(url=endpoint.url, updated_at=timezone.now())
         except EndpointApiError as exc:
-            raise IndexFailure(index_error(exc.code, exc.message, raw=exc.raw), retryable=exc.retryable) from exc
+            error = index_error(exc.code, exc.message, raw=exc.raw)
+            raise IndexFailure(error, retryable=exc.retryable, exchange=_exchange(exc)) from exc
     raise AssertionError("unreachable")
+
+
+def _exchange(exc: EndpointApiError) -> dict[str, Any] | None:
+    return exc.exchange.to_dict() if exc.exchange is not None else None
 
 
 def reject_unstorable(data: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
+from endpoints.services.health import endpoint_health_record
 
 from .dispatch import dispatch_waiting, index_dispatch
 from .requests import endpoint_index_request
@@ -74,7 +75,11 @@ def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
             index_dispatch(index_id=index.id)
             result.recovered.append(index.id)
             return
-    if fenced_queryset(index).update(status=IndexStatus.FAILURE, error=error, finished_at=now, updated_at=now):
+    with transaction.atomic():
+        failed = fenced_queryset(index).update(status=IndexStatus.FAILURE, error=error, finished_at=now, updated_at=now)
+        if failed:
+            endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
+    if failed:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
         result.failed.append(index.id)
         dispatch_waiting(endpoint_id=index.endpoint_id)

@@ -17,6 +17,7 @@ from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_latest_success
 from endpoints.services.diff import document_diff, document_hash
+from endpoints.services.health import endpoint_health_record
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting
@@ -94,11 +95,13 @@ def _perform(index: EndpointIndex) -> None:
             diff=document_diff(previous.data if previous else None, result.data),
             document_hash=document_hash(result.data),
             error=None,
+            exchange=None,
             finished_at=now,
             updated_at=now,
         )
         if finished != 1:
             raise Fenced()
+        endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(
@@ -122,6 +125,7 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> float | None:
                 requeued = fenced_queryset(index).update(
                     status=IndexStatus.PENDING,
                     error=failure.error,
+                    exchange=failure.exchange,
                     run_at=now + timedelta(seconds=delay),
                     dispatched_at=now,
                     updated_at=now,
@@ -136,9 +140,10 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> float | None:
             return delay
     with transaction.atomic():
         failed = fenced_queryset(index).update(
-            status=IndexStatus.FAILURE, error=failure.error, finished_at=now, updated_at=now
+            status=IndexStatus.FAILURE, error=failure.error, exchange=failure.exchange, finished_at=now, updated_at=now
         )
         if failed == 1:
+            endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
             transaction.on_commit(partial(dispatch_waiting, endpoint_id=index.endpoint_id))
     if failed == 1:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
