@@ -57,6 +57,14 @@ class EndpointIndexOutput(serializers.Serializer):
     diff = serializers.JSONField(allow_null=True, help_text="What changed against the previous SUCCESS.")
 
 
+class EndpointHealthOutput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["NEVER_INDEXED", "HEALTHY", "DEGRADED", "FAILING", "DELETED"])
+    consecutiveFailures = serializers.IntegerField()
+    failingSince = serializers.DateTimeField(allow_null=True)
+    lastIndexStatus = serializers.CharField(allow_null=True, help_text="SUCCESS or FAILURE")
+    lastIndexAt = serializers.DateTimeField(allow_null=True)
+
+
 class EndpointOutput(serializers.Serializer):
     id = serializers.CharField()
     slug = serializers.CharField()
@@ -74,6 +82,7 @@ class EndpointOutput(serializers.Serializer):
     projectId = serializers.CharField()
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
+    health = EndpointHealthOutput(help_text="Kongflow addition: health derived from recent index outcomes.")
     endpointIndex = EndpointIndexOutput()
 
 

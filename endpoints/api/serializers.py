@@ -104,10 +104,22 @@ def endpoint_output(endpoint: Endpoint, *, index: EndpointIndex | None = None) -
         "projectId": endpoint.project_id,
         "createdAt": js_iso(endpoint.created_at),
         "updatedAt": js_iso(endpoint.updated_at),
+        "health": endpoint_health_output(endpoint),
     }
     if index is not None:
         body["endpointIndex"] = endpoint_index_output(index)
     return body
+
+
+def endpoint_health_output(endpoint: Endpoint) -> dict[str, Any]:
+    """Kongflow addition: the endpoint's health (see `endpoints.services.health`)."""
+    return {
+        "state": endpoint.health_state,
+        "consecutiveFailures": endpoint.consecutive_failures,
+        "failingSince": js_iso(endpoint.failing_since) if endpoint.failing_since else None,
+        "lastIndexStatus": endpoint.last_index_status,
+        "lastIndexAt": js_iso(endpoint.last_index_at) if endpoint.last_index_at else None,
+    }
 
 
 def endpoint_index_status_output(index: EndpointIndex) -> dict[str, Any]:
