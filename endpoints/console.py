@@ -163,9 +163,9 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
     recent = EndpointIndex.objects.filter(created_at__gte=since)
     by_status = {choice: 0 for choice in IndexStatus.values}
     by_source = {choice: 0 for choice in IndexSource.values}
-    for row in recent.values("status", "source").annotate(n=Count("id")).order_by():
-        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
-        by_source[row["source"]] = by_source.get(row["source"], 0) + row["n"]
+    for status, source, n in recent.values_list("status", "source").annotate(n=Count("id")).order_by():
+        by_status[status] = by_status.get(status, 0) + n
+        by_source[source] = by_source.get(source, 0) + n
 
     failures = list(
         EndpointIndex.objects.filter(status=IndexStatus.FAILURE)

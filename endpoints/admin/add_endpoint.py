@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
 
-class EnvironmentChoiceField(forms.ModelChoiceField):
+class EnvironmentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.project.name} / {obj.slug} ({obj.type})"
 
@@ -55,7 +55,7 @@ class AddEndpointForm(forms.Form):
         return url
 
 
-def add_endpoint_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+def add_endpoint_view(model_admin: ModelAdmin[Any], request: HttpRequest) -> HttpResponse:
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
     form = AddEndpointForm(request.POST or None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -37,6 +37,11 @@ from .widgets import age, badge, diff_table, health_badge
 
 RECENT_RUNS = 10
 
+if TYPE_CHECKING:
+    EndpointAdminBase = admin.ModelAdmin[Endpoint]
+else:
+    EndpointAdminBase = admin.ModelAdmin
+
 
 class HealthFilter(admin.SimpleListFilter):
     title = "health"
@@ -65,7 +70,7 @@ class LastStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(EndpointAdminBase):
     list_display = ("slug", "project_environment", "health_column", "last_index", "active_jobs_column", "sdk_version")
     list_filter = ("environment__type", HealthFilter, LastStatusFilter)
     list_select_related = ("environment", "project")
@@ -164,7 +169,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health")
     def health_detail(self, obj: Endpoint) -> SafeString:
-        last = format_html(" last index {} {}", badge(obj.last_index_status), age(obj.last_index_at))
+        last = format_html(" last index {} {}", badge(obj.last_index_status or ""), age(obj.last_index_at))
         return format_html("{}{}", health_badge(obj), last if obj.last_index_status else "")
 
     @admin.display(description="URL")

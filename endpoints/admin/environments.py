@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from endpoints.models import RuntimeEnvironment
 
+if TYPE_CHECKING:
+    EnvironmentBase = admin.ModelAdmin[RuntimeEnvironment]
+else:
+    EnvironmentBase = admin.ModelAdmin
+
 
 @admin.register(RuntimeEnvironment)
-class RuntimeEnvironmentAdmin(admin.ModelAdmin):
+class RuntimeEnvironmentAdmin(EnvironmentBase):
     list_display = ("id", "project", "type", "masked_key", "pk_api_key", "created_at")
     list_filter = ("type",)
     list_select_related = ("project",)

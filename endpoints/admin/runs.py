@@ -3,7 +3,7 @@ shows its error line by line, the hint and the failure inspector."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -24,7 +24,13 @@ def run_duration(obj: EndpointIndex) -> float | None:
     return None
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+if TYPE_CHECKING:
+    ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    ModelAdminBase = admin.ModelAdmin
+
+
+class ReadOnlyAdmin(ModelAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -60,7 +60,7 @@ def health_badge(endpoint: Endpoint) -> SafeString:
     if state == EndpointHealth.FAILING and endpoint.failing_since:
         since = timezone.localtime(endpoint.failing_since).strftime("%Y-%m-%d %H:%M")
         n = endpoint.consecutive_failures
-        return badge(f"failing since {since}", "bad", title=f"{n} consecutive failure{'s' if n != 1 else ''}")
+        return badge(f"failing since {since} · {n} failure{'s' if n != 1 else ''}", "bad")
     if state == EndpointHealth.DEGRADED:
         return badge(label, title=f"{endpoint.consecutive_failures} failure(s) since the last success")
     return badge(label, BADGE_TONES.get(state))

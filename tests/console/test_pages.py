@@ -113,6 +113,10 @@ def test_a_successful_run_page_shows_the_diff_and_the_document_collapsed(admin_c
 
 def test_reindex_ping_and_dry_run_buttons_call_services(admin_client, basic_endpoint):
     base = f"/admin/endpoints/endpoint/{basic_endpoint.id}/operate"
+    buttons = admin_client.get(f"/admin/endpoints/endpoint/{basic_endpoint.id}/change/").content.decode()
+    assert {f"{base}/{op}/" for op in ("reindex", "ping", "dry-run", "probe", "delete")} <= set(
+        re.findall(r'<form method="post" action="([^"]+)"', buttons)
+    )
     page = text(admin_client.post(f"{base}/reindex/", follow=True))
     created = EndpointIndex.objects.get(endpoint=basic_endpoint)
     assert f"Requested index run {created.id}" in page and created.source == "MANUAL"
