@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from endpoints.console import (
     endpoint_latest_diff,
@@ -200,8 +200,10 @@ class EndpointAdmin(EndpointAdminBase):
         origin = settings.KONGFLOW_APP_ORIGIN or ""
         url = f"{origin}/api/v1/endpoints/{obj.environment_id}/{obj.slug}/index/{obj.indexing_hook_identifier}"
         return format_html(
-            '<code id="kf-hook-url">{}</code> '
+            '<code id="kf-hook-url"{}>{}</code> '
             '<button type="button" class="kf-copy" data-copy-target="kf-hook-url">Copy</button>',
+            # Without KONGFLOW_APP_ORIGIN the page completes the path with the origin it is served from.
+            "" if origin else mark_safe(" data-relative"),
             url,
         )
 

@@ -12,12 +12,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from endpoints.models import Job, JobVersion
+from endpoints.templatetags.console import TRIGGER_KINDS as TRIGGER_TYPES
 
 from .runs import ReadOnlyAdmin
 from .widgets import age, badge
-
-#: v2 trigger metadata `type` -> what operators call it.
-TRIGGER_TYPES = {"static": "event", "scheduled": "scheduled", "dynamic": "dynamic", "invoke": "invoke"}
 
 
 class TriggerTypeFilter(admin.SimpleListFilter):

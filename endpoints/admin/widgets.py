@@ -182,7 +182,7 @@ def exchange_block(exchange: dict[str, Any] | None) -> SafeString:
             badge(str(response.get("status")), "bad" if int(response.get("status") or 0) >= 300 else "ok"),
             exchange.get("durationMs"),
             resp_headers,
-            response.get("body") or "(empty body)",
+            _pretty_raw(response.get("body")) if response.get("body") else "(empty body)",
         )
     else:
         response_html = format_html(

@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests import factories
-from tests.registry.conftest import job
 from tests.conftest import DEV_KEY
+from tests.registry.conftest import job
 from tests.support.misbehaving import MisbehavingEndpoint
 
 

@@ -40,7 +40,7 @@ def test_an_echoed_key_is_redacted_from_the_response_preview(misbehaving, dev_en
 def test_a_connection_failure_records_the_request_and_no_response(dev_environment):
     try:
         EndpointApiClient(url="http://127.0.0.1:9/api/trigger", api_key=DEV_KEY).validate()
-    except Exception as exc:  # noqa: BLE001 - asserting on the type just below
+    except Exception as exc:
         data = exc.exchange.to_dict()
     assert data["response"] is None and data["error"] and data["request"]["headers"]["x-trigger-action"] == "VALIDATE"
 

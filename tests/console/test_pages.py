@@ -77,7 +77,8 @@ def test_the_endpoint_page_shows_identity_runs_diff_and_jobs(admin_client, basic
     assert basic_endpoint.url in page and "Copy" in page
     assert f"/index/{basic_endpoint.indexing_hook_identifier}" in page
     assert index.id in page and "+ send-welcome-email" in page
-    assert "send-welcome-email 1.0.0 static enabled since" in page
+    assert "send-welcome-email 1.0.0 event enabled since" in page and "daily-report 0.2.0 scheduled" in page
+    assert "cron " in page  # the schedule of daily-report
     assert re.search(r'class="module aligned collapse".*?<details><summary>.*?Advanced: probe thresholds', body, re.S)
     for button in ("Reindex", "Ping now", "Dry run", "Probe", "Soft delete"):
         assert button in page
