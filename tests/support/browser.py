@@ -56,6 +56,11 @@ def chromium() -> Iterator[Any]:
                 yield browser
             finally:
                 browser.close()
+                # ORM calls made while Playwright's loop runs get connections of their own
+                # (asgiref locals follow the context): close them, or the test database stays busy.
+                from django.db import connections
+
+                connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
