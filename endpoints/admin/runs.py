@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -51,7 +52,7 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("status_badge", "endpoint_link", "source", "reason", "coalesced_display")}),
-        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "took", "attempts_display")}),
+        ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "took", "attempts_display")}),
         ("Error", {"fields": ("error_display",), "classes": ("kf-section-error",)}),
         ("Failure inspector", {"fields": ("inspector",)}),
         ("What changed", {"fields": ("diff_display", "stats_display")}),
@@ -63,7 +64,7 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
         "source",
         "reason",
         "coalesced_display",
-        "created_at",
+        "queued_at",
         "started_at",
         "finished_at",
         "took",
@@ -106,6 +107,10 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
     @admin.display(description="queued", ordering="created_at")
     def queued(self, obj: EndpointIndex) -> str:
         return age(obj.created_at)
+
+    @admin.display(description="queued at")
+    def queued_at(self, obj: EndpointIndex) -> str:
+        return f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M:%S} ({age(obj.created_at)})"
 
     @admin.display(description="duration")
     def took(self, obj: EndpointIndex) -> str:

@@ -62,7 +62,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     )
     if endpoint is None:
         return None
-    old = endpoint.health_state
+    old = str(endpoint.health_state)
     current = HealthState(
         endpoint.health, endpoint.consecutive_failures, endpoint.failing_since, endpoint.last_success_at
     )
@@ -75,5 +75,5 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
         last_index_status=status,
         last_index_at=at,
     )
-    new = EndpointHealth.DELETED if endpoint.url is None else state.health
+    new = str(EndpointHealth.DELETED if endpoint.url is None else state.health)
     return HealthTransition(endpoint_id, old, new, state.consecutive_failures, state.failing_since)

@@ -42,6 +42,7 @@ def test_a_failure_without_any_earlier_success_is_failing_at_once():
 def test_the_service_stores_the_state_and_returns_the_transition(endpoint):
     first = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=T0)
     assert (first.old, first.new, first.changed) == ("NEVER_INDEXED", "HEALTHY", True)
+    assert type(first.old) is str and type(first.new) is str  # plain values, ready for an event payload
     again = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=T0)
     assert not again.changed
     failed = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.FAILURE, at=T0 + timedelta(seconds=5))

@@ -204,3 +204,22 @@ def test_the_overview_shows_health_runs_failures_backlog_and_a_chart(admin_clien
     assert "1 pending run(s)" in page
     assert "<svg" in body and "<rect" in body and "<polyline" in body
     assert "http://" not in body.split("<svg", 1)[1].split("</svg>", 1)[0].replace("http://www.w3.org", "")
+
+
+def test_probe_queues_the_task_after_commit_and_skips_deleted_endpoints(
+    admin_client, basic_endpoint, django_capture_on_commit_callbacks
+):
+    base = f"/admin/endpoints/endpoint/{basic_endpoint.id}/operate"
+    with django_capture_on_commit_callbacks() as callbacks:
+        page = text(admin_client.post(f"{base}/probe/", follow=True))
+    assert "Probe queued" in page and len(callbacks) == 1
+    Endpoint.objects.filter(id=basic_endpoint.id).update(url=None)
+    with django_capture_on_commit_callbacks() as callbacks:
+        page = text(admin_client.post(f"{base}/probe/", follow=True))
+    assert "nothing to probe" in page and not callbacks
+
+
+def test_the_run_page_shows_when_it_was_queued_and_its_attempts(admin_client, failing_endpoint):
+    index = run(failing_endpoint)
+    page = text(admin_client.get(f"/admin/endpoints/endpointindex/{index.id}/change/"))
+    assert "Queued at:" in page and "Attempts: 1 of 1" in page and "Duration:" in page
