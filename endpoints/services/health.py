@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 
 from endpoints.models import Endpoint, EndpointHealth, IndexStatus
 
@@ -54,8 +55,11 @@ def health_next(*, current: HealthState, status: str, at: datetime) -> HealthSta
 def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> HealthTransition | None:
     """Fold one finished run into the endpoint's health (locks the row; call inside the run's
     final transaction). Returns the transition (old -> new), None if the endpoint is gone."""
+    # FOR NO KEY UPDATE, the lock a plain UPDATE takes: it waits only for a concurrent registration's
+    # upsert (a short transaction), never for the KEY SHARE locks that inserts referencing the
+    # endpoint hold; FOR UPDATE would queue behind those and deadlock with concurrent registrations.
     endpoint = (
-        Endpoint.objects.select_for_update()
+        Endpoint.objects.select_for_update(no_key=connection.features.has_select_for_no_key_update)
         .only("id", "url", "health", "consecutive_failures", "failing_since", "last_success_at")
         .filter(id=endpoint_id)
         .first()
