@@ -36,6 +36,7 @@ from endpointapi.types import (
     Action,
     ClientConfig,
     DeliverEventResult,
+    Exchange,
     ExecuteJobResult,
     HttpSourceResult,
     IndexResult,
@@ -60,6 +61,7 @@ CROSS_ORIGIN_HINT = (
     "The API key is only sent to the origin the endpoint was registered with: register that URL instead."
 )
 RAW_PREVIEW_CHARS = 2000
+EXCHANGE_HEADER_CHARS = 500
 #: The SDK's answer to an action it does not know (end of its switch statement).
 SDK_UNKNOWN_ACTION_MESSAGE = "Method not allowed"
 
@@ -475,19 +477,22 @@ class EndpointApiClient:
                     max_bytes=self.config.max_response_bytes,
                 )
             except EndpointApiError as exc:
-                self._record(action, exc.code, exc.status_code, time.perf_counter() - started, url, attempt)
+                elapsed = time.perf_counter() - started
+                self._record(action, exc.code, exc.status_code, elapsed, url, attempt)
+                self._with_exchange(exc, action, url, headers, body, None, elapsed)
                 raise
             if 300 <= response.status_code < 400:
                 redirect = self._redirect(action, response, url, hop, follow_redirects)
                 self._record(action, EndpointRedirect.code, response.status_code, response.duration, url, attempt)
                 if isinstance(redirect, EndpointRedirect):
-                    raise redirect
+                    raise self._with_exchange(redirect, action, url, headers, body, response, response.duration)
                 url = redirect
                 continue
             try:
                 result = handle(response)
             except EndpointApiError as exc:
                 self._record(action, exc.code, response.status_code, response.duration, url, attempt)
+                self._with_exchange(exc, action, url, headers, body, response, response.duration)
                 raise
             self._record(action, "ok", response.status_code, response.duration, url, attempt)
             return result
@@ -524,6 +529,43 @@ class EndpointApiClient:
         if hop >= MAX_REDIRECTS:
             return EndpointRedirect(f"Endpoint {self.url} is redirecting too many times", **context)
         return target
+
+    def _with_exchange(
+        self,
+        error: EndpointApiError,
+        action: Action,
+        url: str,
+        headers: Mapping[str, str | bytes],
+        body: bytes | None,
+        response: transport.RawResponse | None,
+        duration: float,
+    ) -> EndpointApiError:
+        """Attach the exchange to the error (bounded, key masked) so callers can show and store it."""
+        if error.exchange is None:
+            error.exchange = Exchange(
+                action=action.value,
+                method="POST",
+                url=transport.sanitize_url(url),
+                request_headers={name: self._masked_header(name, value) for name, value in headers.items()},
+                request_body=self._preview(body) if body else None,
+                status_code=response.status_code if response is not None else None,
+                response_headers=(
+                    {name: value[:EXCHANGE_HEADER_CHARS] for name, value in list(response.headers.items())[:40]}
+                    if response is not None
+                    else {}
+                ),
+                response_body=self._preview(response.body) if response is not None else None,
+                duration_ms=round(duration * 1000),
+                error=error.message if response is None else None,
+            )
+        return error
+
+    def _masked_header(self, name: str, value: str | bytes) -> str:
+        text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+        if name.lower() == "x-trigger-api-key":
+            prefix = text.rsplit("_", 1)[0] + "_" if "_" in text else ""
+            return f"{prefix}…{text[-4:]}"
+        return self._redact(text)[:EXCHANGE_HEADER_CHARS]
 
     def _record(
         self, action: Action, outcome: str, status_code: int | None, duration: float, url: str, attempt: int

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from endpointapi.types import Exchange
 
 __all__ = [
     "ActionNotSupported",
@@ -84,6 +87,8 @@ class EndpointApiError(Exception):
         self.raw = raw
         self.hint = hint or self.default_hint
         self.retryable = self.default_retryable if retryable is None else retryable
+        #: The failed exchange (request and response), filled in by the client when it raises.
+        self.exchange: Exchange | None = None
 
     def __str__(self) -> str:
         return self.message

@@ -16,6 +16,7 @@ __all__ = [
     "Action",
     "ClientConfig",
     "DeliverEventResult",
+    "Exchange",
     "ExecuteJobResult",
     "HttpSourceResult",
     "IndexResult",
@@ -59,6 +60,38 @@ class RequestRecord:
     outcome: str  # "ok" or an EndpointApiError code
     status_code: int | None
     duration: float  # seconds
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The HTTP exchange behind a failed call, bounded in size and safe to store: the URL has no
+    credentials or query, the API key is masked in headers and redacted in bodies."""
+
+    action: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status_code: int | None
+    response_headers: dict[str, str]
+    response_body: str | None
+    duration_ms: int
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "method": self.method,
+            "url": self.url,
+            "request": {"headers": self.request_headers, "body": self.request_body},
+            "response": (
+                None
+                if self.status_code is None
+                else {"status": self.status_code, "headers": self.response_headers, "body": self.response_body}
+            ),
+            "durationMs": self.duration_ms,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)

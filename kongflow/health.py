@@ -19,6 +19,7 @@ from django_prometheus import exports
 
 from endpoints import metrics
 from endpoints.selectors import HousekeepingStatus, housekeeping_status
+from kongflow import metrics_auth
 from kongflow.celery import app
 
 logger = logging.getLogger(__name__)
@@ -47,10 +48,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
-    """django-prometheus's /metrics, with the housekeeping gauges read from the database first."""
+    """django-prometheus's /metrics (behind KONGFLOW_METRICS_TOKEN when set), with the housekeeping
+    gauges read from the database first."""
+    denied = metrics_auth.denied(request)
+    if denied is not None:
+        return denied
     _housekeeping()
-    response: HttpResponse = exports.ExportToDjangoView(request)
-    return response
+    exported: HttpResponse = exports.ExportToDjangoView(request)
+    return exported
 
 
 def _housekeeping() -> list[HousekeepingStatus] | None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_prometheus import exports
 
 UNAUTHORIZED = b'{"error":"Invalid or missing metrics token"}'
 
@@ -20,15 +19,14 @@ def token_matches(header: str, token: str) -> bool:
     return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
-def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition; a bearer token is required when KONGFLOW_METRICS_TOKEN is set."""
+def denied(request: HttpRequest) -> HttpResponse | None:
+    """The 401 to answer when KONGFLOW_METRICS_TOKEN is set and the request lacks it, else None."""
     token = settings.KONGFLOW_METRICS_TOKEN
     if token and not token_matches(request.headers.get("Authorization", ""), token):
         response = JsonResponse({"error": "Invalid or missing metrics token"}, status=401)
         response["WWW-Authenticate"] = "Bearer"
         return response
-    exported: HttpResponse = exports.ExportToDjangoView(request)
-    return exported
+    return None
 
 
 def protected_wsgi_app(app: Callable[..., Iterable[bytes]], token: str) -> Callable[..., Iterable[bytes]]:

@@ -267,6 +267,8 @@ KONGFLOW_INDEX_RETENTION_DAYS = env.int("KONGFLOW_INDEX_RETENTION_DAYS", default
 KONGFLOW_RECURRING_INDEX_MINUTES = env.int("KONGFLOW_RECURRING_INDEX_MINUTES", default=10)
 KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS = env.float("KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS", default=300.0)
 KONGFLOW_PURGE_INTERVAL_SECONDS = env.float("KONGFLOW_PURGE_INTERVAL_SECONDS", default=3600.0)
+# Consecutive failures after which an endpoint that succeeded before is "failing", not "degraded".
+KONGFLOW_HEALTH_FAILING_AFTER = env.int("KONGFLOW_HEALTH_FAILING_AFTER", default=3)
 # docker-compose only: rewrite http://localhost endpoint URLs to host.docker.internal (§5.2).
 RUNTIME_PLATFORM = env.str("RUNTIME_PLATFORM", default="")
 

@@ -62,7 +62,6 @@ def test_reindex_action_requests_a_manual_run(admin_client, endpoint):
 
 
 def test_endpoints_are_soft_deleted_not_removed(admin_client, endpoint):
-    assert admin_client.get("/admin/endpoints/endpoint/add/").status_code == 403
     assert admin_client.get(f"/admin/endpoints/endpoint/{endpoint.id}/delete/").status_code == 403
     factories.EndpointIndexFactory(endpoint=endpoint, status=IndexStatus.SUCCESS)
     response = admin_client.post(

@@ -25,6 +25,7 @@ ENDPOINT_KEYS = {
     "beforeExecuteTaskThreshold",
     "beforeCompleteTaskThreshold",
     "afterCompleteTaskThreshold",
+    "health",
 }
 
 

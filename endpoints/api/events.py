@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -19,6 +21,12 @@ from endpoints.utils import js_iso
 class RegistryEventsQuery(serializers.Serializer):
     after = serializers.IntegerField(min_value=0, default=0, help_text="Return events with a greater sequence.")
     limit = serializers.IntegerField(min_value=1, default=100, help_text="Page size (capped by the server).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown query parameter(s): {', '.join(unknown) or '(empty name)'}")
+        return attrs
 
     def validate_limit(self, value: int) -> int:
         return min(value, int(settings.KONGFLOW_REGISTRY_EVENTS_PAGE_MAX))

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from endpointapi.guard import InvalidUrl, parse_url
-from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
+from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
 from endpoints.utils import js_iso, nul_path
 
 
@@ -174,6 +174,17 @@ class EndpointIndexOutput(serializers.Serializer):
     diff = serializers.JSONField(allow_null=True, help_text="What changed against the previous SUCCESS.")
 
 
+class EndpointHealthOutput(serializers.Serializer):
+    """Kongflow addition: the endpoint's health, derived from recent index outcomes
+    (see `endpoints.services.health`)."""
+
+    state = serializers.ChoiceField(choices=EndpointHealth.choices, source="health_state")
+    consecutiveFailures = serializers.IntegerField(source="consecutive_failures")
+    failingSince = JsDateTimeField(source="failing_since", allow_null=True)
+    lastIndexStatus = serializers.CharField(source="last_index_status", allow_null=True, help_text="SUCCESS or FAILURE")
+    lastIndexAt = JsDateTimeField(source="last_index_at", allow_null=True)
+
+
 class EndpointOutput(serializers.Serializer):
     """An endpoint; ``endpointIndex`` is the run its registration requested."""
 
@@ -193,6 +204,7 @@ class EndpointOutput(serializers.Serializer):
     projectId = serializers.CharField(source="project_id")
     createdAt = JsDateTimeField(source="created_at")
     updatedAt = JsDateTimeField(source="updated_at")
+    health = EndpointHealthOutput(source="*")
     endpointIndex = serializers.SerializerMethodField()
 
     @extend_schema_field(EndpointIndexOutput)

@@ -1,5 +1,5 @@
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
+from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
 from .events import (
     DeliveryStatus,
     EventSequence,
@@ -39,6 +39,7 @@ __all__ = [
     "DynamicTrigger",
     "DynamicTriggerType",
     "Endpoint",
+    "EndpointHealth",
     "EndpointIndex",
     "EnvironmentType",
     "EventDispatcher",

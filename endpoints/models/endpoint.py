@@ -9,6 +9,16 @@ from .base import TimestampedModel
 from .tenancy import Organization, Project, RuntimeEnvironment
 
 
+class EndpointHealth(models.TextChoices):
+    """Derived from recent index outcomes by `endpoints.services.health` (deleted: `url` is NULL)."""
+
+    NEVER_INDEXED = "NEVER_INDEXED", "never indexed"
+    HEALTHY = "HEALTHY", "healthy"
+    DEGRADED = "DEGRADED", "degraded"
+    FAILING = "FAILING", "failing"
+    DELETED = "DELETED", "deleted"
+
+
 class Endpoint(TimestampedModel):
     slug = models.CharField(max_length=200)
     # NULL means soft-deleted (§5.9): indexing skips it, re-registering resurrects it.
@@ -24,12 +34,29 @@ class Endpoint(TimestampedModel):
     before_execute_task_threshold = models.IntegerField(default=1500)
     before_complete_task_threshold = models.IntegerField(default=750)
     after_complete_task_threshold = models.IntegerField(default=750)
+    # Health, denormalized when a run finishes (in the transaction of its final write), so lists
+    # and the API read it without a query per endpoint. DELETED is never stored: see `health_state`.
+    health = models.CharField(max_length=20, choices=EndpointHealth.choices, default=EndpointHealth.NEVER_INDEXED)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_index_status = models.CharField(max_length=10, null=True, blank=True)
+    last_index_at = models.DateTimeField(null=True, blank=True)
+    # Soft delete keeps the URL it cleared, so Restore can ping and re-register it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    url_before_delete = models.CharField(max_length=2000, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["environment", "slug"], name="endpoint_environment_slug_unique")]
+        indexes = [models.Index(fields=["health"], name="endpoint_health")]
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def health_state(self) -> str:
+        """The stored health, or DELETED for a soft-deleted endpoint."""
+        return EndpointHealth.DELETED if self.url is None else self.health
 
 
 class IndexSource(models.TextChoices):
@@ -80,9 +107,12 @@ class EndpointIndex(TimestampedModel):
     # Delivery: how many messages were sent for this run, and on which broker epoch the last one was.
     dispatches = models.PositiveIntegerField(default=0)
     dispatch_epoch = models.CharField(max_length=64, null=True, blank=True)
+    # The failed HTTP exchange (request with the key masked, response preview), for the inspector.
+    exchange = models.JSONField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "endpoint indexes"
+        verbose_name = "index run"
+        verbose_name_plural = "index runs"
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint"], condition=Q(status="PENDING"), name="endpointindex_one_pending_per_endpoint"

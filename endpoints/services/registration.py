@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from endpointapi import EndpointApiError, EndpointRedirect, ForbiddenAddress
@@ -135,6 +136,7 @@ def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:
     """Clear the URL (§5.9): jobs, runs and history stay; indexing skips the endpoint; registering
     the slug again brings it back. A hard delete would cascade into everything indexed from it.
     Records `endpoint.deleted` for each endpoint it deletes (registering again records `endpoint.restored`)."""
+    now = timezone.now()
     with transaction.atomic():
         endpoints = list(
             Endpoint.objects.select_for_update(of=("self",))
@@ -142,7 +144,9 @@ def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:
             .filter(id__in=endpoint_ids, url__isnull=False)
             .order_by("environment_id", "id")
         )
-        Endpoint.objects.filter(id__in=[e.id for e in endpoints]).update(url=None, updated_at=timezone.now())
+        Endpoint.objects.filter(id__in=[e.id for e in endpoints]).update(
+            url=None, url_before_delete=F("url"), deleted_at=now, updated_at=now
+        )
         record_endpoints_deleted(endpoints=endpoints)
     return len(endpoints)
 

@@ -65,8 +65,11 @@ def test_registering_and_indexing_the_basic_sdk_endpoint_records_its_events(dev_
         "job.added",
         "schedule.armed",
         "endpoint.indexed",
+        "endpoint.health_changed",  # never indexed -> healthy, in the same transaction
     ]
-    assert sequences(dev_environment) == [1, 2, 3, 4, 5]
+    assert sequences(dev_environment) == [1, 2, 3, 4, 5, 6]
+    health = RegistryEvent.objects.get(type="endpoint.health_changed")
+    assert health.data["health"] == {"previous": "NEVER_INDEXED", "current": "HEALTHY"}
     added = RegistryEvent.objects.filter(type="job.added").order_by("sequence")
     assert [e.data["job"]["slug"] for e in added] == ["daily-report", "send-welcome-email"]
     indexed = RegistryEvent.objects.get(type="endpoint.indexed")
@@ -76,14 +79,14 @@ def test_registering_and_indexing_the_basic_sdk_endpoint_records_its_events(dev_
 
     # an identical second index is a free re-index: nothing written, so only endpoint.indexed
     run(endpoint_index_request(endpoint=registration.endpoint, source="MANUAL").id)
-    assert types(dev_environment)[5:] == ["endpoint.indexed"]
+    assert types(dev_environment)[6:] == ["endpoint.indexed"]  # still healthy: no health event
     again = RegistryEvent.objects.filter(type="endpoint.indexed").latest("sequence")
     assert again.data["unchanged"] is True and again.data["stats"]["jobs"] == 2
     assert indexed.data["unchanged"] is False
 
     # a forced index writes the registry again: the follow-ups are computed and emitted again
     run(endpoint_index_request(endpoint=registration.endpoint, source="MANUAL", force=True).id)
-    assert types(dev_environment)[6:] == ["schedule.armed", "endpoint.indexed"]
+    assert types(dev_environment)[7:] == ["schedule.armed", "endpoint.indexed"]
 
 
 @pytest.mark.django_db
@@ -106,8 +109,11 @@ def test_a_failed_index_records_index_failed_with_code_and_hint(dev_environment)
         endpoint = factories.EndpointFactory(environment=dev_environment, url=url)
         index = endpoint_index_request(endpoint=endpoint, source="MANUAL")
         run(index.id)
-    failed = RegistryEvent.objects.get(environment=dev_environment)
-    assert failed.type == "endpoint.index_failed"
+    assert types(dev_environment) == ["endpoint.index_failed", "endpoint.health_changed"]
+    failed = RegistryEvent.objects.get(environment=dev_environment, type="endpoint.index_failed")
+    health = RegistryEvent.objects.get(type="endpoint.health_changed")
+    assert health.data["health"] == {"previous": "NEVER_INDEXED", "current": "FAILING"}
+    assert health.data["reason"] == "Index failed: INVALID_JSON"
     assert failed.data["error"]["code"] == "INVALID_JSON"
     assert failed.data["error"]["hint"]
     assert failed.data["index"]["id"] == index.id
@@ -246,8 +252,8 @@ def test_a_run_given_up_by_the_sweeper_records_index_failed(endpoint):
         started_at=timezone.now() - timedelta(hours=1),
     )
     assert endpoint_indexes_sweep().failed == [orphan.id]
-    failed = RegistryEvent.objects.get(environment=endpoint.environment)
-    assert failed.type == "endpoint.index_failed"
+    assert types(endpoint.environment) == ["endpoint.index_failed", "endpoint.health_changed"]
+    failed = RegistryEvent.objects.get(environment=endpoint.environment, type="endpoint.index_failed")
     assert failed.data["error"]["code"] == "WORKER_LOST" and failed.data["index"]["id"] == orphan.id
 
 

@@ -15,6 +15,7 @@ from . import types as t
 from .outbox import NewEvent, events_record
 
 if TYPE_CHECKING:
+    from endpoints.services.health import HealthTransition
     from endpoints.services.registry import RegistryPlan, RegistryStats
 
 
@@ -123,29 +124,54 @@ def _indexed(
     return NewEvent(t.ENDPOINT_INDEXED, payload)
 
 
+def _health_events(index: EndpointIndex, health: HealthTransition | None, reason: str) -> list[NewEvent]:
+    """`endpoint.health_changed` when the run moved the endpoint's health (in the same batch)."""
+    if health is None or not health.changed:
+        return []
+    data = {
+        "endpoint": endpoint_ref(index.endpoint),
+        "health": {"previous": health.old, "current": health.new},
+        "consecutiveFailures": health.consecutive_failures,
+        "reason": reason,
+    }
+    return [NewEvent(t.ENDPOINT_HEALTH_CHANGED, data)]
+
+
 def record_index_succeeded(
-    *, index: EndpointIndex, plan: RegistryPlan, stats: RegistryStats, diff: dict[str, Any]
+    *,
+    index: EndpointIndex,
+    plan: RegistryPlan,
+    stats: RegistryStats,
+    diff: dict[str, Any],
+    health: HealthTransition | None = None,
 ) -> list[RegistryEvent]:
     """The events of a SUCCESS, recorded in the transaction that stores it."""
     events = index_succeeded_events(index=index, plan=plan, stats=stats, diff=diff)
+    events += _health_events(index, health, "Index succeeded")
     return events_record(environment=index.endpoint.environment, events=events)
 
 
-def record_index_unchanged(*, index: EndpointIndex, stats: dict[str, Any]) -> list[RegistryEvent]:
+def record_index_unchanged(
+    *, index: EndpointIndex, stats: dict[str, Any], health: HealthTransition | None = None
+) -> list[RegistryEvent]:
     """A free re-index (same document, same registry) only closes the index: nothing was written, so
     no job or follow-up event repeats (they were delivered, at least once, when they happened)."""
-    event = _indexed(index, stats, [], {}, unchanged=True)
-    return events_record(environment=index.endpoint.environment, events=[event])
+    events = [_indexed(index, stats, [], {}, unchanged=True), *_health_events(index, health, "Index succeeded")]
+    return events_record(environment=index.endpoint.environment, events=events)
 
 
-def record_index_failed(*, index: EndpointIndex, error: dict[str, Any]) -> list[RegistryEvent]:
+def record_index_failed(
+    *, index: EndpointIndex, error: dict[str, Any], health: HealthTransition | None = None
+) -> list[RegistryEvent]:
     """`endpoint.index_failed` for a run that ended FAILURE (retries in between emit nothing)."""
     data = {
         "endpoint": endpoint_ref(index.endpoint),
         "index": _index_ref(index),
         "error": {"code": error.get("code"), "message": error.get("message"), "hint": error.get("hint")},
     }
-    return events_record(environment=index.endpoint.environment, events=[NewEvent(t.ENDPOINT_INDEX_FAILED, data)])
+    reason = f"Index failed: {error.get('code')}"
+    events = [NewEvent(t.ENDPOINT_INDEX_FAILED, data), *_health_events(index, health, reason)]
+    return events_record(environment=index.endpoint.environment, events=events)
 
 
 def record_health_changed(

@@ -41,21 +41,21 @@ def fetch_index(endpoint: Endpoint) -> FetchedIndex:
         except EndpointRedirect as exc:
             if not exc.location:
                 message = f"Endpoint {url} is redirecting but no location header is present"
-                raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message)) from exc
+                raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message), exchange=_exchange(exc)) from exc
             if redirects == MAX_REDIRECTS:
                 message = f"Endpoint {registered} is redirecting too many times"
-                raise IndexFailure(index_error("REDIRECT_LOOP", message)) from exc
+                raise IndexFailure(index_error("REDIRECT_LOOP", message), exchange=_exchange(exc)) from exc
             # Resolved against the current URL: a relative Location would otherwise be stored as-is.
             target = urljoin(url, exc.location)
             if not transport.redirect_allowed(registered, target):
                 message = f"Endpoint {registered} is redirecting to {transport.sanitize_url(target)}, another origin"
-                raise IndexFailure(index_error("REDIRECT", message)) from exc
+                raise IndexFailure(index_error("REDIRECT", message), exchange=_exchange(exc)) from exc
             url = target
         except EndpointApiError as exc:
             # The client's hint when it is specific to this failure (TLS, bad URL, …), else ours for the code.
             hint = exc.hint if exc.hint != type(exc).default_hint else None
             error = index_error(exc.code, exc.message, raw=exc.raw, hint=hint)
-            raise IndexFailure(error, retryable=exc.retryable) from exc
+            raise IndexFailure(error, retryable=exc.retryable, exchange=_exchange(exc)) from exc
     raise AssertionError("unreachable")
 
 
@@ -64,6 +64,10 @@ def store_url(endpoint: Endpoint, url: str) -> None:
     if url != endpoint.url:
         endpoint.url = url
         Endpoint.objects.filter(id=endpoint.id, url__isnull=False).update(url=url, updated_at=timezone.now())
+
+
+def _exchange(exc: EndpointApiError) -> dict[str, Any] | None:
+    return exc.exchange.to_dict() if exc.exchange is not None else None
 
 
 def reject_unstorable(data: dict[str, Any]) -> None:

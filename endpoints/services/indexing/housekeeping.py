@@ -16,6 +16,7 @@ from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, HousekeepingRun, IndexSource, IndexStatus
 from endpoints.services.events.recording import record_index_failed
+from endpoints.services.health import endpoint_health_record
 
 from .dispatch import broker_epoch, dispatch_waiting, index_dispatch
 from .requests import endpoint_index_request
@@ -100,7 +101,8 @@ def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
             status=IndexStatus.FAILURE, error=error, finished_at=now, heartbeat_at=None, updated_at=now
         )
         if failed:
-            record_index_failed(index=index, error=error)
+            health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
+            record_index_failed(index=index, error=error, health=health)
     if failed:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
         result.failed.append(index.id)

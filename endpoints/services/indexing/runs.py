@@ -21,6 +21,7 @@ from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_latest_success
 from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.events.recording import record_index_failed, record_index_succeeded, record_index_unchanged
+from endpoints.services.health import endpoint_health_record
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting, index_dispatch
@@ -189,6 +190,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             document_hash=data_hash,
             registry_generation=generation,
             error=None,
+            exchange=None,
             finished_at=now,
             heartbeat_at=None,
             updated_at=now,
@@ -196,10 +198,11 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         if finished != 1:
             raise Fenced()
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
+        health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         if plan is None or registry_stats is None:
-            record_index_unchanged(index=index, stats=stats or {})
+            record_index_unchanged(index=index, stats=stats or {}, health=health)
         else:
-            record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff)
+            record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff, health=health)
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(
@@ -220,7 +223,9 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
         delay = retry_delay(index.attempts)
         try:
             with transaction.atomic():
-                requeued = requeue(index, error=failure.error, run_at=now + timedelta(seconds=delay))
+                requeued = requeue(
+                    index, error=failure.error, run_at=now + timedelta(seconds=delay), exchange=failure.exchange
+                )
         except IntegrityError:
             requeued = False  # a newer request is already PENDING and will index the endpoint
         if requeued:
@@ -231,10 +236,16 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
             return
     with transaction.atomic():
         failed = fenced_queryset(index).update(
-            status=IndexStatus.FAILURE, error=failure.error, finished_at=now, heartbeat_at=None, updated_at=now
+            status=IndexStatus.FAILURE,
+            error=failure.error,
+            exchange=failure.exchange,
+            finished_at=now,
+            heartbeat_at=None,
+            updated_at=now,
         )
         if failed == 1:
-            record_index_failed(index=index, error=failure.error)
+            health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
+            record_index_failed(index=index, error=failure.error, health=health)
             transaction.on_commit(partial(dispatch_waiting, endpoint_id=index.endpoint_id))
     if failed == 1:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
@@ -244,7 +255,9 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
         )
 
 
-def requeue(index: EndpointIndex, *, error: dict[str, Any], run_at: datetime) -> bool:
+def requeue(
+    index: EndpointIndex, *, error: dict[str, Any], run_at: datetime, exchange: dict[str, Any] | None = None
+) -> bool:
     """STARTED -> PENDING for the next attempt (fenced); its one message is sent after commit.
 
     Must run inside a transaction; raises IntegrityError when another run is already PENDING.
@@ -252,6 +265,7 @@ def requeue(index: EndpointIndex, *, error: dict[str, Any], run_at: datetime) ->
     requeued = fenced_queryset(index).update(
         status=IndexStatus.PENDING,
         error=error,
+        exchange=exchange,
         run_at=run_at,
         dispatched_at=None,
         heartbeat_at=None,

@@ -1,0 +1,229 @@
+"""Selectors of the operators' console (admin): lists, the endpoint page and the overview.
+
+Every read here costs a constant number of queries and never loads the large JSON columns of
+runs (`data`, `diff`, `source_data`, `exchange`) unless one run's page asks for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from endpoints.models import (
+    DynamicTrigger,
+    DynamicTriggerType,
+    Endpoint,
+    EndpointHealth,
+    EndpointIndex,
+    IndexSource,
+    IndexStatus,
+    JobVersion,
+    JobVersionStatus,
+    ScheduleSource,
+    TriggerHttpEndpointEnvironment,
+    TriggerSource,
+)
+
+#: Columns of a run that can be megabytes: never in a list.
+RUN_LARGE_COLUMNS = ("data", "diff", "source_data", "exchange", "coalesced")
+
+
+def runs_light(queryset: QuerySet[EndpointIndex] | None = None) -> QuerySet[EndpointIndex]:
+    return (queryset if queryset is not None else EndpointIndex.objects.all()).defer(*RUN_LARGE_COLUMNS)
+
+
+def endpoints_with_counts(queryset: QuerySet[Endpoint]) -> QuerySet[Endpoint]:
+    """Annotate `active_jobs` with one correlated subquery (no query per row)."""
+    active = (
+        JobVersion.objects.filter(endpoint_id=OuterRef("pk"), status=JobVersionStatus.ACTIVE)
+        .order_by()
+        .values("endpoint_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return queryset.annotate(active_jobs=Coalesce(Subquery(active, output_field=IntegerField()), 0))
+
+
+def health_filter(health: str) -> Q:
+    if health == EndpointHealth.DELETED:
+        return Q(url__isnull=True)
+    return Q(url__isnull=False, health=health)
+
+
+@dataclass
+class EndpointRegistry:
+    jobs: list[JobVersion]
+    sources: list[TriggerSource]
+    dynamic_triggers: list[DynamicTrigger]
+    dynamic_schedules: list[ScheduleSource]
+    http_endpoints: list[TriggerHttpEndpointEnvironment]
+
+
+def endpoint_registry(*, endpoint: Endpoint, limit: int = 200) -> EndpointRegistry:
+    """What the endpoint's indexes registered: five queries whatever the counts (each capped)."""
+    return EndpointRegistry(
+        jobs=list(
+            JobVersion.objects.filter(endpoint=endpoint)
+            .select_related("job")
+            .only("id", "version", "status", "trigger", "updated_at", "job__slug", "job__title")
+            .order_by("job__slug", "-created_at")[:limit]
+        ),
+        sources=list(
+            TriggerSource.objects.filter(endpoint=endpoint)
+            .select_related("integration")
+            .only("id", "key", "channel", "active", "updated_at", "integration__slug")
+            .order_by("key")[:limit]
+        ),
+        dynamic_triggers=list(
+            DynamicTrigger.objects.filter(endpoint=endpoint, type=DynamicTriggerType.EVENT).order_by("slug")[:limit]
+        ),
+        dynamic_schedules=list(
+            ScheduleSource.objects.filter(endpoint=endpoint)
+            .only("id", "key", "schedule", "active", "next_event_timestamp")
+            .order_by("key")[:limit]
+        ),
+        http_endpoints=list(
+            TriggerHttpEndpointEnvironment.objects.filter(endpoint=endpoint)
+            .select_related("http_endpoint")
+            .only("id", "active", "source", "http_endpoint__key", "http_endpoint__title")
+            .order_by("http_endpoint__key")[:limit]
+        ),
+    )
+
+
+def endpoint_latest_diff(*, endpoint_id: str) -> EndpointIndex | None:
+    """The latest SUCCESS run, with its diff and stats (not its document)."""
+    return (
+        EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
+        .order_by("-created_at")
+        .only("id", "diff", "stats", "created_at", "finished_at")
+        .first()
+    )
+
+
+def endpoint_recent_runs(*, endpoint_id: str, limit: int = 10) -> list[EndpointIndex]:
+    return list(runs_light(EndpointIndex.objects.filter(endpoint_id=endpoint_id)).order_by("-created_at")[:limit])
+
+
+# -- overview -----------------------------------------------------------------------------------
+
+
+@dataclass
+class HourBucket:
+    start: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    durations: list[float] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float | None:
+        return percentile(self.durations, 50)
+
+    @property
+    def p95(self) -> float | None:
+        return percentile(self.durations, 95)
+
+
+@dataclass
+class Overview:
+    now: datetime
+    endpoints_by_health: dict[str, int]
+    runs_by_status: dict[str, int]
+    runs_by_source: dict[str, int]
+    latest_failures: list[EndpointIndex]
+    pending: int
+    oldest_pending_at: datetime | None
+    hours: list[HourBucket]
+    housekeeping: dict[str, Any]
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile (no interpolation); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Overview:
+    """Everything on the overview page, in a handful of aggregate queries."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+
+    by_health = {choice: 0 for choice in EndpointHealth.values}
+    by_health[EndpointHealth.DELETED] = Endpoint.objects.filter(url__isnull=True).count()
+    for row in Endpoint.objects.filter(url__isnull=False).values("health").annotate(n=Count("id")).order_by():
+        by_health[row["health"]] = row["n"]
+
+    recent = EndpointIndex.objects.filter(created_at__gte=since)
+    by_status = {choice: 0 for choice in IndexStatus.values}
+    by_source = {choice: 0 for choice in IndexSource.values}
+    for status, source, n in recent.values_list("status", "source").annotate(n=Count("id")).order_by():
+        by_status[status] = by_status.get(status, 0) + n
+        by_source[source] = by_source.get(source, 0) + n
+
+    failures = list(
+        EndpointIndex.objects.filter(status=IndexStatus.FAILURE)
+        .select_related("endpoint")
+        .only("id", "error", "source", "created_at", "finished_at", "endpoint__slug", "endpoint__id")
+        .order_by("-finished_at", "-created_at")[:10]
+    )
+    backlog = EndpointIndex.objects.filter(status=IndexStatus.PENDING)
+    oldest = backlog.order_by("created_at").values_list("created_at", flat=True).first()
+
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+    hours = [HourBucket(start=start + timedelta(hours=h)) for h in range(24)]
+    rows = (
+        EndpointIndex.objects.filter(created_at__gte=start)
+        .values_list("created_at", "status", "started_at", "finished_at")
+        .order_by()[:max_runs]
+    )
+    for created_at, status, started_at, finished_at in rows:
+        slot = int((created_at - start).total_seconds() // 3600)
+        if not 0 <= slot < 24:
+            continue
+        bucket = hours[slot]
+        bucket.counts[status] = bucket.counts.get(status, 0) + 1
+        if started_at and finished_at and status in (IndexStatus.SUCCESS, IndexStatus.FAILURE):
+            bucket.durations.append((finished_at - started_at).total_seconds())
+
+    return Overview(
+        now=now,
+        endpoints_by_health=by_health,
+        runs_by_status=by_status,
+        runs_by_source=by_source,
+        latest_failures=failures,
+        pending=backlog.count(),
+        oldest_pending_at=oldest,
+        hours=hours,
+        housekeeping=housekeeping_last_runs(),
+    )
+
+
+def housekeeping_last_runs() -> dict[str, Any]:
+    """When housekeeping last ran, as far as its effects tell (the recurring index leaves runs with
+    reason "Recurring index", the sweeper WORKER_LOST errors). A dedicated record of housekeeping
+    runs, when one exists, is preferred: `endpoints.selectors.housekeeping_status()`."""
+    from endpoints import selectors
+
+    recorded = getattr(selectors, "housekeeping_status", None)
+    if recorded is not None:
+        return {"recorded": recorded()}
+    recurring = (
+        EndpointIndex.objects.filter(source=IndexSource.INTERNAL, reason="Recurring index")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    swept = (
+        EndpointIndex.objects.filter(error__code="WORKER_LOST")
+        .order_by("-updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    return {"recorded": None, "recurring_index": recurring, "sweeper_recovery": swept, "purge": None}
