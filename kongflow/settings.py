@@ -12,21 +12,30 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from kongflow.durations import parse_duration
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+VAR_DIR = Path(env.str("KONGFLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# `make run` keeps its generated key in var/secret_key: the README's manage.py commands find it.
+_SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
+    SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off "
+            f"(set it, or run `make run` once to generate {_SECRET_KEY_FILE})"
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The public origin shown in deploy-hook URLs (admin); falls back to the request's host.
 KONGFLOW_APP_ORIGIN = env.str("KONGFLOW_APP_ORIGIN", default="")
 
-VAR_DIR = Path(env.str("KONGFLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -181,6 +190,10 @@ KONGFLOW_SWEEP_STARTED_AFTER_SECONDS = env.int(
 KONGFLOW_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_SWEEP_INTERVAL_SECONDS", default=30.0)
 KONGFLOW_INDEX_RETENTION_DAYS = env.int("KONGFLOW_INDEX_RETENTION_DAYS", default=7)
 KONGFLOW_RECURRING_INDEX_MINUTES = env.int("KONGFLOW_RECURRING_INDEX_MINUTES", default=10)
+# Key rotation: how long the replaced API key keeps working (API and calls to endpoints).
+KONGFLOW_KEY_ROTATION_GRACE = parse_duration(
+    "KONGFLOW_KEY_ROTATION_GRACE", env.str("KONGFLOW_KEY_ROTATION_GRACE", default="24h")
+)
 # docker-compose only: rewrite http://localhost endpoint URLs to host.docker.internal (§5.2).
 RUNTIME_PLATFORM = env.str("RUNTIME_PLATFORM", default="")
 

@@ -24,6 +24,10 @@ class Endpoint(TimestampedModel):
     before_execute_task_threshold = models.IntegerField(default=1500)
     before_complete_task_threshold = models.IntegerField(default=750)
     after_complete_task_threshold = models.IntegerField(default=750)
+    # SHA-256 of the environment key this endpoint last accepted, and when: after a key rotation
+    # it tells which endpoints still answer only to the previous key. `since`: first seen with it.
+    answered_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    answered_key_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["environment", "slug"], name="endpoint_environment_slug_unique")]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from endpoints.errors import InvalidEnvironmentOptions
 from endpoints.models import EnvironmentType, Organization, Project, RuntimeEnvironment
+from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import api_key_matches_type, generate_api_key
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -24,6 +33,8 @@ def environment_get_or_create(
     if api_key is not None and not api_key_matches_type(api_key, env_type):
         prefix = generate_api_key(env_type, public=False).rsplit("_", 1)[0]
         raise InvalidEnvironmentOptions(f"--api-key must look like {prefix}_<letters and digits>")
+    if api_key is not None and _is_a_previous_key(api_key):
+        raise InvalidEnvironmentOptions("That API key is already used by another environment")
     org_slug, project_slug = slugify(organization), slugify(project)
     if not org_slug or not project_slug:
         raise InvalidEnvironmentOptions("Organization and project names need at least one letter or digit")
@@ -45,8 +56,73 @@ def environment_get_or_create(
                     pk_api_key=generate_api_key(env_type, public=True),
                 )
             elif api_key is not None and environment.api_key != api_key:
+                # A pinned key replaces the current one at once: no rotation grace.
                 environment.api_key = api_key
-                environment.save(update_fields=["api_key", "updated_at"])
+                environment.previous_api_key = None
+                environment.previous_api_key_expires_at = None
+                environment.save(
+                    update_fields=["api_key", "previous_api_key", "previous_api_key_expires_at", "updated_at"]
+                )
     except IntegrityError:
         raise InvalidEnvironmentOptions("That API key is already used by another environment") from None
     return environment, created
+
+
+def _is_a_previous_key(api_key: str) -> bool:
+    return RuntimeEnvironment.objects.filter(previous_api_key_hash=hash_key(api_key)).exists()
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    environment: RuntimeEnvironment
+    #: The new secret key: shown to the operator once, never logged.
+    api_key: str
+    #: Until when the replaced key still works (API and calls to endpoints).
+    previous_key_expires_at: datetime
+
+
+def environment_api_key_rotate(*, environment_id: str, grace: timedelta | None = None) -> KeyRotation:
+    """Give the environment a new secret key; the old one keeps working for `grace`
+    (KONGFLOW_KEY_ROTATION_GRACE by default), so endpoints can be redeployed with the new key
+    without downtime. Rotating again during a grace ends the older key's grace at once."""
+    grace = settings.KONGFLOW_KEY_ROTATION_GRACE if grace is None else grace
+    with transaction.atomic():
+        environment = RuntimeEnvironment.objects.select_for_update().get(id=environment_id)
+        now = timezone.now()
+        environment.previous_api_key = environment.api_key
+        environment.previous_api_key_expires_at = now + grace
+        environment.api_key = generate_api_key(environment.type, public=False)
+        environment.api_key_rotated_at = now
+        environment.save(
+            update_fields=[
+                "api_key",
+                "previous_api_key",
+                "previous_api_key_expires_at",
+                "api_key_rotated_at",
+                "updated_at",
+            ]
+        )
+    logger.info(
+        "environments.api_key_rotated",
+        extra={
+            "environment_id": environment.id,
+            "grace_seconds": int(grace.total_seconds()),
+            "previous_key_expires_at": environment.previous_api_key_expires_at.isoformat(),
+        },
+    )
+    return KeyRotation(
+        environment=environment,
+        api_key=environment.api_key,
+        previous_key_expires_at=environment.previous_api_key_expires_at,
+    )
+
+
+def environment_previous_key_revoke(*, environment_id: str) -> bool:
+    """End a rotation grace now: the previous key stops working. False when there was none."""
+    now = timezone.now()
+    ended = RuntimeEnvironment.objects.filter(id=environment_id, previous_api_key_expires_at__gt=now).update(
+        previous_api_key_expires_at=now, updated_at=now
+    )
+    if ended:
+        logger.info("environments.previous_api_key_revoked", extra={"environment_id": environment_id})
+    return bool(ended)

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from endpointapi import EndpointApiError
+from endpointapi import EndpointApiClient, EndpointApiError
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
-from endpoints.services.clients import endpoint_client
+from endpoints.services.clients import call_with_key_fallback, endpoint_answered_key_record, endpoint_client
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import generate_hook_identifier
 
@@ -29,9 +29,12 @@ class Registration:
 def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -> Registration:
     """PING the endpoint with the environment's key; on success upsert it and request an index."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key)
     try:
-        pong = client.ping(slug)
+        pong, key_hash = call_with_key_fallback(
+            environment=environment,
+            make_client=lambda api_key: endpoint_client(url=url, api_key=api_key),
+            call=lambda client: client.ping(slug),
+        )
     except EndpointApiError as exc:
         raise EndpointRegistrationError(exc.message) from exc
     if not pong.ok:
@@ -42,15 +45,19 @@ def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -
         url=url,
         version=pong.trigger_version,
         sdk_version=pong.trigger_sdk_version,
+        key_hash=key_hash,
     )
 
 
 def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> Registration:
     """Like endpoint_register, but learns the slug from the endpoint's VALIDATE answer (§5.3)."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key)
     try:
-        validation = client.validate()
+        validation, key_hash = call_with_key_fallback(
+            environment=environment,
+            make_client=lambda api_key: endpoint_client(url=url, api_key=api_key),
+            call=EndpointApiClient.validate,
+        )
     except EndpointApiError as exc:
         raise EndpointRegistrationError(exc.message) from exc
     if not validation.ok or not validation.endpoint_id:
@@ -61,17 +68,25 @@ def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> 
         url=url,
         version=validation.trigger_version,
         sdk_version=validation.trigger_sdk_version,
+        key_hash=key_hash,
     )
 
 
 def _upsert_and_index(
-    *, environment: RuntimeEnvironment, slug: str, url: str, version: str | None, sdk_version: str | None
+    *,
+    environment: RuntimeEnvironment,
+    slug: str,
+    url: str,
+    version: str | None,
+    sdk_version: str | None,
+    key_hash: str,
 ) -> Registration:
     try:
         with transaction.atomic():
             endpoint = _endpoint_upsert(
                 environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
             )
+            endpoint_answered_key_record(endpoint=endpoint, key_hash=key_hash)
             index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
     except DatabaseError as exc:
         logger.exception("endpoints.register.upsert_failed", extra={"environment_id": environment.id})

@@ -7,10 +7,10 @@ from urllib.parse import urljoin
 
 from django.utils import timezone
 
-from endpointapi import EndpointApiError, EndpointRedirect, IndexResult
+from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, IndexResult
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
-from endpoints.services.clients import endpoint_client
+from endpoints.services.clients import call_with_key_fallback, endpoint_client
 from endpoints.utils import nul_path
 
 from .failures import IndexFailure
@@ -23,9 +23,14 @@ def fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
     if not endpoint.url:
         raise IndexFailure(index_error("ENDPOINT_DELETED", "Endpoint URL is not set"))
     for redirects in range(MAX_REDIRECTS + 1):
-        client = endpoint_client(url=endpoint.url, api_key=endpoint.environment.api_key)
         try:
-            return client.index_endpoint()
+            result, _ = call_with_key_fallback(
+                environment=endpoint.environment,
+                make_client=lambda api_key, url=endpoint.url: endpoint_client(url=url, api_key=api_key),
+                call=EndpointApiClient.index_endpoint,
+                endpoint=endpoint if persist_redirects else None,  # a preview writes nothing
+            )
+            return result
         except EndpointRedirect as exc:
             if not exc.location:
                 message = f"Endpoint {endpoint.url} is redirecting but no location header is present"
