@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from endpoints.admin_environments import RuntimeEnvironmentAdmin
 from endpoints.models import (
     Endpoint,
     EndpointIndex,
@@ -51,33 +52,7 @@ class ProjectAdmin(admin.ModelAdmin):
     raw_id_fields = ("organization",)
 
 
-@admin.register(RuntimeEnvironment)
-class RuntimeEnvironmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "project", "type", "masked_key", "pk_api_key", "created_at")
-    list_filter = ("type",)
-    list_select_related = ("project",)
-    search_fields = ("id", "slug", "project__slug", "organization__slug")
-    fields = (
-        "id",
-        "slug",
-        "type",
-        "organization",
-        "project",
-        "masked_key",
-        "pk_api_key",
-        "auto_enable_internal_sources",
-        "created_at",
-        "updated_at",
-    )
-    readonly_fields = ("id", "masked_key", "pk_api_key", "created_at", "updated_at")
-    raw_id_fields = ("organization", "project")
-
-    @admin.display(description="API key")
-    def masked_key(self, obj: RuntimeEnvironment) -> str:
-        return obj.masked_api_key if obj.api_key else "—"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # keys are minted by `manage.py createenvironment`
+admin.site.register(RuntimeEnvironment, RuntimeEnvironmentAdmin)
 
 
 class EndpointIndexInline(admin.TabularInline):

@@ -26,7 +26,7 @@ def fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
         try:
             result, _ = call_with_key_fallback(
                 environment=endpoint.environment,
-                make_client=lambda api_key, url=endpoint.url: endpoint_client(url=url, api_key=api_key),
+                make_client=lambda api_key: endpoint_client(url=str(endpoint.url), api_key=api_key),
                 call=EndpointApiClient.index_endpoint,
                 endpoint=endpoint if persist_redirects else None,  # a preview writes nothing
             )
