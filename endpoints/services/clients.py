@@ -14,6 +14,7 @@ from endpoints import metrics
 from endpoints.models import Endpoint, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import environment_api_keys
+from kongflow.logging import log_context
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,30 +46,29 @@ def call_with_key_fallback(
     make_client: Callable[[str], EndpointApiClient],
     call: Callable[[EndpointApiClient], T],
     endpoint: Endpoint | None = None,
+    record: bool = True,
 ) -> tuple[T, str]:
     """Run `call` on a client holding the environment's key; during a key rotation grace, when the
     endpoint rejects it (401, the SDK's "client apiKey mismatch"), once more with the previous key.
 
-    Returns the answer and the SHA-256 of the key that was accepted; with `endpoint`, that hash is
-    recorded on it (one UPDATE, only when it changed). When both keys are rejected the error of
+    Returns the answer and the SHA-256 of the key that was accepted; with `endpoint` (and `record`),
+    that hash is recorded on it (one UPDATE, only when it changed). When both keys are rejected the error of
     the current key is raised.
     """
     keys = environment_api_keys(environment)
-    try:
-        result, key = call(make_client(keys[0])), keys[0]
-    except EndpointUnauthorized as rejected:
-        if len(keys) < 2:
-            raise
+    with log_context(environment_id=environment.id, endpoint_id=endpoint.id if endpoint else None):
         try:
-            result, key = call(make_client(keys[1])), keys[1]
-        except EndpointUnauthorized:
-            raise rejected from None
-        logger.info(
-            "endpoints.previous_key_accepted",
-            extra={"environment_id": environment.id, "endpoint_id": endpoint.id if endpoint else None},
-        )
+            result, key = call(make_client(keys[0])), keys[0]
+        except EndpointUnauthorized as rejected:
+            if len(keys) < 2:
+                raise
+            try:
+                result, key = call(make_client(keys[1])), keys[1]
+            except EndpointUnauthorized:
+                raise rejected from None
+            logger.info("endpoints.previous_key_accepted")
     key_hash = hash_key(key)
-    if endpoint is not None:
+    if endpoint is not None and record:
         endpoint_answered_key_record(endpoint=endpoint, key_hash=key_hash)
     return result, key_hash
 

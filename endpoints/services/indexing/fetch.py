@@ -28,7 +28,8 @@ def fetch_index(endpoint: Endpoint, *, persist_redirects: bool) -> IndexResult:
                 environment=endpoint.environment,
                 make_client=lambda api_key: endpoint_client(url=str(endpoint.url), api_key=api_key),
                 call=EndpointApiClient.index_endpoint,
-                endpoint=endpoint if persist_redirects else None,  # a preview writes nothing
+                endpoint=endpoint,
+                record=persist_redirects,  # a preview writes nothing
             )
             return result
         except EndpointRedirect as exc:
