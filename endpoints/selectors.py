@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,3 +126,8 @@ def environment_key_status(*, environment: RuntimeEnvironment) -> EnvironmentKey
         previous_key_expires_at=environment.previous_api_key_expires_at if in_grace else None,
         endpoints=states,
     )
+
+
+def endpoint_index_statuses(*, index_ids: Iterable[str]) -> dict[str, str]:
+    """Status of each run (one query, none of the large JSON columns)."""
+    return dict(EndpointIndex.objects.filter(id__in=list(index_ids)).values_list("id", "status"))
