@@ -131,6 +131,8 @@ def whoami_output(environment: RuntimeEnvironment) -> dict[str, Any]:
         "createdAt": js_iso(environment.created_at),
         "updatedAt": js_iso(environment.updated_at),
         "pkApiKey": environment.pk_api_key,
+        # No `userId`: keys belong to environments here, not to users, and the 2.x CLI parses it
+        # as `z.string().optional()`, which rejects null ("API key is not authorized").
         "projectId": project.id,
         "organizationId": organization.id,
         "project": {
