@@ -19,7 +19,7 @@ from django.utils.timesince import timeuntil
 
 from endpoints.models import RuntimeEnvironment
 from endpoints.models.tenancy import mask_key
-from endpoints.selectors import environment_key_status
+from endpoints.selectors import environment_key_status, environments_with_old_key_counts
 from endpoints.services.environments import environment_api_key_rotate, environment_previous_key_revoke
 
 ROTATE_TEMPLATE = "admin/endpoints/runtimeenvironment/rotate_key.html"
@@ -32,7 +32,7 @@ else:
 
 
 class RuntimeEnvironmentAdmin(_ModelAdmin):
-    list_display = ("id", "project_name", "type", "masked_key", "grace_state", "pk_api_key", "created_at")
+    list_display = ("id", "project_name", "type", "masked_key", "grace_state", "old_key_endpoints", "created_at")
     list_filter = ("type",)
     list_select_related = ("project", "organization")
     search_fields = ("id", "slug", "project__slug", "project__name", "organization__slug")
@@ -57,6 +57,10 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are minted by `manage.py createenvironment`
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RuntimeEnvironment]:
+        # One annotated query for the list, whatever its length.
+        return environments_with_old_key_counts(super().get_queryset(request))
+
     # -- columns ------------------------------------------------------------------------------------
 
     @admin.display(description="Project", ordering="project__name")
@@ -76,6 +80,13 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
                 timeuntil(obj.previous_api_key_expires_at),
             )
         return "—"
+
+    @admin.display(description="Endpoints on the old key")
+    def old_key_endpoints(self, obj: RuntimeEnvironment) -> str:
+        count = getattr(obj, "old_key_endpoints_count", 0)
+        if not obj.previous_api_key_valid():
+            return "—"
+        return format_html('<strong class="kf-old-key-count">{}</strong>', count) if count else "0"
 
     @admin.display(description="Key rotation")
     def key_rotation(self, obj: RuntimeEnvironment) -> str:

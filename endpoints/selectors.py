@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
@@ -131,3 +131,13 @@ def environment_key_status(*, environment: RuntimeEnvironment) -> EnvironmentKey
 def endpoint_index_statuses(*, index_ids: Iterable[str]) -> dict[str, str]:
     """Status of each run (one query, none of the large JSON columns)."""
     return dict(EndpointIndex.objects.filter(id__in=list(index_ids)).values_list("id", "status"))
+
+
+def environments_with_old_key_counts(queryset: QuerySet[RuntimeEnvironment]) -> QuerySet[RuntimeEnvironment]:
+    """Annotate `old_key_endpoints_count`: live endpoints whose last accepted key is the previous one."""
+    return queryset.annotate(
+        old_key_endpoints_count=Count(
+            "endpoints",
+            filter=Q(endpoints__url__isnull=False, endpoints__answered_key_hash=F("previous_api_key_hash")),
+        )
+    )

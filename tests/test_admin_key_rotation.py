@@ -92,3 +92,21 @@ def test_rotation_needs_the_change_permission(client, dev_environment):
     response = client.post(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/rotate-key/")
     assert response.status_code == 403
     assert RuntimeEnvironment.objects.get(id=dev_environment.id).api_key == DEV_KEY
+
+
+def test_the_list_counts_endpoints_on_the_old_key_in_constant_queries(
+    admin_client, dev_environment, django_assert_max_num_queries
+):
+    from endpoints.models.tenancy import hash_key
+    from endpoints.services.environments import environment_api_key_rotate
+    from tests import factories
+
+    environment_api_key_rotate(environment_id=dev_environment.id)
+    for _ in range(3):
+        factories.EndpointFactory(environment=dev_environment, answered_key_hash=hash_key(DEV_KEY))
+    factories.EndpointFactory(environment=dev_environment, answered_key_hash=hash_key(DEV_KEY), url=None)
+    for _ in range(5):
+        factories.RuntimeEnvironmentFactory()
+    with django_assert_max_num_queries(12):
+        page = admin_client.get("/admin/endpoints/runtimeenvironment/").content.decode()
+    assert '<strong class="kf-old-key-count">3</strong>' in page
