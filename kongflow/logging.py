@@ -56,9 +56,12 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def record_context(record: logging.LogRecord) -> dict[str, Any]:
-    """The record's context: everything that is not a standard LogRecord attribute."""
+def record_context(record: logging.LogRecord, *, brief: bool = False) -> dict[str, Any]:
+    """The record's context: everything that is not a standard LogRecord attribute. `brief` leaves
+    out Celery's `data` (the task's arguments, already in its message)."""
     context = {key: value for key, value in vars(record).items() if key not in _STANDARD}
+    if brief and (record.name or "").startswith("celery."):
+        context.pop("data", None)
     ordered = {key: context.pop(key) for key in _LEADING if key in context}
     return {**ordered, **dict(sorted(context.items()))}
 
@@ -80,7 +83,8 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        context = " ".join(f"{key}={_text_value(value)}" for key, value in record_context(record).items())
+        pairs = record_context(record, brief=True).items()
+        context = " ".join(f"{key}={_text_value(value)}" for key, value in pairs)
         if context:
             head, sep, tail = line.partition("\n")  # a traceback stays below the first line
             line = f"{head} {context}{sep}{tail}"

@@ -44,9 +44,14 @@ def running(tmp_path_factory):
         wait_for(lambda: "Commands:" in (var / "run.log").read_text(), timeout=10, what="the end of the banner")
         yield env, (var / "run.log").read_text()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+        finally:
+            log.close()
 
 
 def test_every_url_of_the_banner_answers(running):
