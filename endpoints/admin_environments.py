@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timeuntil
 
+from endpoints.errors import ApiKeyAlreadyRotated
 from endpoints.models import RuntimeEnvironment
 from endpoints.models.tenancy import mask_key
 from endpoints.selectors import environment_key_status, environments_with_old_key_counts
@@ -172,7 +173,13 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
         environment = self._environment(request, object_id)
         context: dict[str, Any] = {**self._context(request, environment, "Rotate API key")}
         if request.method == "POST":
-            rotation = environment_api_key_rotate(environment_id=environment.id)
+            try:
+                rotation = environment_api_key_rotate(
+                    environment_id=environment.id, expected_key_hash=request.POST.get("rotating", "")
+                )
+            except ApiKeyAlreadyRotated as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                return HttpResponseRedirect(reverse("admin:endpoints_runtimeenvironment_change", args=[environment.id]))
             # Shown once, on this response only: the environment page shows it masked.
             context.update(rotated=True, new_key=rotation.api_key, expires_at=rotation.previous_key_expires_at)
             context["environment"] = rotation.environment

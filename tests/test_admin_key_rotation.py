@@ -17,6 +17,15 @@ def admin_client(client, db):
     return client
 
 
+def _confirm(client, environment, **kwargs):
+    """Submit the confirmation form as the page renders it (with the key it rotates)."""
+    return client.post(
+        f"/admin/endpoints/runtimeenvironment/{environment.id}/rotate-key/",
+        {"rotating": environment.api_key_hash},
+        **kwargs,
+    )
+
+
 def _env_page(admin_client, environment) -> str:
     return admin_client.get(f"/admin/endpoints/runtimeenvironment/{environment.id}/change/").content.decode()
 
@@ -46,7 +55,7 @@ def test_the_action_takes_one_environment_at_a_time(admin_client, dev_environmen
 
 
 def test_confirming_rotates_shows_the_key_once_and_the_grace(admin_client, dev_environment, sdk_basic, api_client):
-    response = admin_client.post(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/rotate-key/")
+    response = _confirm(admin_client, dev_environment)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
@@ -74,7 +83,7 @@ def test_confirming_rotates_shows_the_key_once_and_the_grace(admin_client, dev_e
 
 
 def test_ending_the_grace_from_the_admin(admin_client, dev_environment, api_client):
-    admin_client.post(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/rotate-key/")
+    _confirm(admin_client, dev_environment)
     assert 'id="kf-end-grace"' in _env_page(admin_client, dev_environment)
     confirm = admin_client.get(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/end-grace/")
     assert "Yes, revoke the previous key" in confirm.content.decode()
@@ -89,7 +98,7 @@ def test_ending_the_grace_from_the_admin(admin_client, dev_environment, api_clie
 def test_rotation_needs_the_change_permission(client, dev_environment):
     user = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
     client.force_login(user)
-    response = client.post(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/rotate-key/")
+    response = _confirm(client, dev_environment)
     assert response.status_code == 403
     assert RuntimeEnvironment.objects.get(id=dev_environment.id).api_key == DEV_KEY
 
@@ -110,3 +119,17 @@ def test_the_list_counts_endpoints_on_the_old_key_in_constant_queries(
     with django_assert_max_num_queries(12):
         page = admin_client.get("/admin/endpoints/runtimeenvironment/").content.decode()
     assert '<strong class="kf-old-key-count">3</strong>' in page
+
+
+def test_a_resubmitted_confirmation_does_not_rotate_twice(admin_client, dev_environment, api_client):
+    page = admin_client.get(f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/rotate-key/").content.decode()
+    assert f'name="rotating" value="{dev_environment.api_key_hash}"' in page
+    first = _confirm(admin_client, dev_environment)
+    new_key = RuntimeEnvironment.objects.get(id=dev_environment.id).api_key
+    assert new_key in first.content.decode()
+    again = _confirm(admin_client, dev_environment, follow=True)  # the browser's "resend the form"
+    assert "rotated in the meantime" in again.content.decode()
+    assert new_key not in again.content.decode()
+    assert RuntimeEnvironment.objects.get(id=dev_environment.id).api_key == new_key
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {DEV_KEY}")
+    assert api_client.get("/api/v1/whoami").status_code == 200  # the original key's grace goes on

@@ -171,3 +171,13 @@ def test_rotation_and_fallback_never_log_a_key(api_client, dev_environment, sdk_
     assert any("environments.api_key_rotated" in line for line in lines)
     assert any("endpoints.previous_key_accepted" in line for line in lines)
     assert not [line for line in lines if DEV_KEY in line or rotation.api_key in line]
+
+
+def test_rotating_an_expected_key_that_changed_is_refused(dev_environment):
+    from endpoints.errors import ApiKeyAlreadyRotated
+
+    environment_api_key_rotate(environment_id=dev_environment.id, expected_key_hash=hash_key(DEV_KEY))
+    with pytest.raises(ApiKeyAlreadyRotated):
+        environment_api_key_rotate(environment_id=dev_environment.id, expected_key_hash=hash_key(DEV_KEY))
+    dev_environment.refresh_from_db()
+    assert dev_environment.previous_api_key == DEV_KEY

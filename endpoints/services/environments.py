@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from endpoints.errors import InvalidEnvironmentOptions
+from endpoints.errors import ApiKeyAlreadyRotated, InvalidEnvironmentOptions
 from endpoints.models import EnvironmentType, Organization, Project, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
-from endpoints.services.keys import api_key_matches_type, generate_api_key
+from endpoints.services.keys import api_key_matches_type, constant_time_equals, generate_api_key
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +81,22 @@ class KeyRotation:
     previous_key_expires_at: datetime
 
 
-def environment_api_key_rotate(*, environment_id: str, grace: timedelta | None = None) -> KeyRotation:
+def environment_api_key_rotate(
+    *, environment_id: str, grace: timedelta | None = None, expected_key_hash: str | None = None
+) -> KeyRotation:
     """Give the environment a new secret key; the old one keeps working for `grace`
     (KONGFLOW_KEY_ROTATION_GRACE by default), so endpoints can be redeployed with the new key
-    without downtime. Rotating again during a grace ends the older key's grace at once."""
+    without downtime. Rotating again during a grace ends the older key's grace at once.
+
+    `expected_key_hash` (the SHA-256 of the key the operator saw) makes it rotate only that key:
+    a resubmitted confirmation raises ApiKeyAlreadyRotated instead of rotating twice, which would
+    end the grace of the key the endpoints still use.
+    """
     grace = settings.KONGFLOW_KEY_ROTATION_GRACE if grace is None else grace
     with transaction.atomic():
         environment = RuntimeEnvironment.objects.select_for_update().get(id=environment_id)
+        if expected_key_hash is not None and not constant_time_equals(environment.api_key_hash, expected_key_hash):
+            raise ApiKeyAlreadyRotated("The API key was rotated in the meantime; the new key is not shown again.")
         now = timezone.now()
         environment.previous_api_key = environment.api_key
         environment.previous_api_key_expires_at = now + grace
