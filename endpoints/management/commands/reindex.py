@@ -95,7 +95,8 @@ class Command(BaseCommand):
         return [(endpoint, finals[index.id]) for endpoint, index in runs]
 
     def _write_progress(self, text: str, ending: str) -> None:
-        self.stderr.write(text, ending=ending)
+        # Not in stderr's default style (red on a terminal): progress is not an error.
+        self.stderr.write(text, style_func=_plain, ending=ending)
         self.stderr.flush()
 
     def _row(self, endpoint: Endpoint, index: EndpointIndex) -> list[str]:
@@ -147,6 +148,10 @@ def one_line(message: str) -> str:
         return ""
     head, problems = lines[0], lines[1:]
     return f"{head} {'; '.join(problems)}" if problems else head
+
+
+def _plain(text: str) -> str:
+    return text
 
 
 def _clip(text: str) -> str:
