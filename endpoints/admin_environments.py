@@ -21,7 +21,11 @@ from endpoints.errors import ApiKeyAlreadyRotated
 from endpoints.models import RuntimeEnvironment
 from endpoints.models.tenancy import mask_key
 from endpoints.selectors import environment_key_status, environments_with_old_key_counts
-from endpoints.services.environments import environment_api_key_rotate, environment_previous_key_revoke
+from endpoints.services.environments import (
+    environment_api_key_rotate,
+    environment_endpoints_key_check,
+    environment_previous_key_revoke,
+)
 
 ROTATE_TEMPLATE = "admin/endpoints/runtimeenvironment/rotate_key.html"
 
@@ -52,7 +56,7 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
     )
     readonly_fields = ("id", "masked_key", "pk_api_key", "key_rotation", "created_at", "updated_at")
     raw_id_fields = ("organization", "project")
-    actions = ("rotate_api_key",)
+    actions = ("rotate_api_key", "check_endpoint_keys")
     change_form_template = "admin/endpoints/runtimeenvironment/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -119,7 +123,8 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
             )
         else:
             listing = format_html(
-                '<p>Endpoints still answering only to the previous key:</p><ul id="kf-old-key-endpoints">{}</ul>',
+                "<p>Endpoints that last accepted only the previous key (redeploy them with the new one):</p>"
+                '<ul id="kf-old-key-endpoints" style="margin-left:0; padding-left:1.2em">{}</ul>',
                 format_html_join(
                     "",
                     '<li><a href="{}">{}</a> <code>{}</code></li>',
@@ -129,7 +134,7 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
         unknown = status.on("unknown")
         tail = (
             format_html(
-                "<p>{} endpoint(s) not contacted since the rotation: {}.</p>",
+                "<p>{} endpoint(s) not contacted since the rotation: {} (<em>Check endpoints now</em> pings them).</p>",
                 len(unknown),
                 ", ".join(e.slug for e in unknown),
             )
@@ -158,6 +163,11 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
             path(
                 "<path:object_id>/end-grace/", view(self.end_grace_view), name="endpoints_runtimeenvironment_end_grace"
             ),
+            path(
+                "<path:object_id>/check-keys/",
+                view(self.check_keys_view),
+                name="endpoints_runtimeenvironment_check_keys",
+            ),
             *super().get_urls(),
         ]
 
@@ -168,6 +178,20 @@ class RuntimeEnvironmentAdmin(_ModelAdmin):
             self.message_user(request, "Select exactly one environment to rotate its key.", messages.WARNING)
             return None
         return HttpResponseRedirect(reverse("admin:endpoints_runtimeenvironment_rotate", args=[ids[0]]))
+
+    @admin.action(description="Ping their endpoints to learn which key each accepts")
+    def check_endpoint_keys(self, request: HttpRequest, queryset: QuerySet[RuntimeEnvironment]) -> None:
+        count = sum(environment_endpoints_key_check(environment_id=pk) for pk in queryset.values_list("id", flat=True))
+        self.message_user(
+            request, f"Pinging {count} endpoint(s); reload the environment page in a moment.", messages.SUCCESS
+        )
+
+    def check_keys_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        environment = self._environment(request, object_id)
+        if request.method == "POST":
+            count = environment_endpoints_key_check(environment_id=environment.id)
+            self.message_user(request, f"Pinging {count} endpoint(s); reload this page in a moment.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:endpoints_runtimeenvironment_change", args=[environment.id]))
 
     def rotate_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         environment = self._environment(request, object_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from endpoints.services import indexing, probing
+from endpoints.services import environments, indexing, probing
 
 
 @shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=None)
@@ -34,3 +34,9 @@ def recurring_endpoint_indexing() -> None:
 @shared_task(name="endpoints.purge_old_endpoint_indexes", acks_late=True)
 def purge_old_endpoint_indexes() -> None:
     indexing.endpoint_indexes_purge()
+
+
+@shared_task(name=environments.KEY_CHECK_TASK, acks_late=True, max_retries=0)
+def check_endpoint_key(*, endpoint_id: str) -> None:
+    """PING the endpoint to learn which environment key it accepts (key rotation)."""
+    environments.endpoint_key_check(endpoint_id=endpoint_id)

@@ -133,3 +133,17 @@ def test_a_resubmitted_confirmation_does_not_rotate_twice(admin_client, dev_envi
     assert RuntimeEnvironment.objects.get(id=dev_environment.id).api_key == new_key
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {DEV_KEY}")
     assert api_client.get("/api/v1/whoami").status_code == 200  # the original key's grace goes on
+
+
+def test_check_endpoints_now_queues_the_pings(admin_client, dev_environment, django_capture_on_commit_callbacks):
+    from tests import factories
+
+    factories.EndpointFactory.create_batch(2, environment=dev_environment)
+    _confirm(admin_client, dev_environment)
+    assert 'id="kf-check-keys"' in _env_page(admin_client, dev_environment)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            f"/admin/endpoints/runtimeenvironment/{dev_environment.id}/check-keys/", follow=True
+        )
+    assert "Pinging 2 endpoint(s)" in response.content.decode()
+    assert len(callbacks) == 2

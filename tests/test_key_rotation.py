@@ -181,3 +181,46 @@ def test_rotating_an_expected_key_that_changed_is_refused(dev_environment):
         environment_api_key_rotate(environment_id=dev_environment.id, expected_key_hash=hash_key(DEV_KEY))
     dev_environment.refresh_from_db()
     assert dev_environment.previous_api_key == DEV_KEY
+
+
+def test_a_key_check_learns_which_key_an_endpoint_accepts(dev_environment, sdk_basic):
+    from endpoints.services.environments import endpoint_key_check
+    from tests import factories
+
+    endpoint = factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
+    assert endpoint_key_check(endpoint_id=endpoint.id) == "current"
+    rotation = environment_api_key_rotate(environment_id=dev_environment.id)
+    assert endpoint_key_check(endpoint_id=endpoint.id) == "previous"
+    dev_environment.refresh_from_db()
+    assert [e.slug for e in environment_key_status(environment=dev_environment).on("previous")] == ["my-endpoint"]
+
+    redeployed = start_endpoint(api_key=rotation.api_key, endpoint_id="my-endpoint")
+    try:
+        Endpoint.objects.filter(id=endpoint.id).update(url=redeployed.url)
+        assert endpoint_key_check(endpoint_id=endpoint.id) == "current"
+    finally:
+        redeployed.stop()
+    assert [e.slug for e in environment_key_status(environment=dev_environment).on("current")] == ["my-endpoint"]
+
+    Endpoint.objects.filter(id=endpoint.id).update(url=sdk_basic.url)
+    _expire_grace(dev_environment)
+    assert MISMATCH in endpoint_key_check(endpoint_id=endpoint.id)
+    # a failure records nothing: the last key it accepted stays the one shown
+    assert [e.slug for e in environment_key_status(environment=dev_environment).on("current")] == ["my-endpoint"]
+    Endpoint.objects.filter(id=endpoint.id).update(url=None)
+    assert endpoint_key_check(endpoint_id=endpoint.id) == "deleted"
+
+
+def test_checking_an_environment_queues_one_ping_per_live_endpoint(dev_environment, django_capture_on_commit_callbacks):
+    from endpoints.services.environments import environment_endpoints_key_check
+    from tests import factories
+
+    factories.EndpointFactory.create_batch(3, environment=dev_environment)
+    factories.EndpointFactory(environment=dev_environment, url=None)
+    factories.EndpointFactory()  # another environment
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert environment_endpoints_key_check(environment_id=dev_environment.id) == 3
+    assert len(callbacks) == 3
+    assert {c.keywords["kwargs"]["endpoint_id"] for c in callbacks} == set(
+        Endpoint.objects.filter(environment=dev_environment, url__isnull=False).values_list("id", flat=True)
+    )

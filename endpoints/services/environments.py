@@ -5,18 +5,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from endpointapi import EndpointApiError
 from endpoints.errors import ApiKeyAlreadyRotated, InvalidEnvironmentOptions
-from endpoints.models import EnvironmentType, Organization, Project, RuntimeEnvironment
+from endpoints.models import Endpoint, EnvironmentType, Organization, Project, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
+from endpoints.services.clients import call_with_key_fallback, endpoint_client
 from endpoints.services.keys import api_key_matches_type, constant_time_equals, generate_api_key
 
 logger = logging.getLogger(__name__)
+KEY_CHECK_TASK = "endpoints.check_endpoint_key"  # sent by name: endpoints.tasks imports this module
 
 
 @transaction.atomic
@@ -135,3 +140,34 @@ def environment_previous_key_revoke(*, environment_id: str) -> bool:
     if ended:
         logger.info("environments.previous_api_key_revoked", extra={"environment_id": environment_id})
     return bool(ended)
+
+
+def endpoint_key_check(*, endpoint_id: str) -> str:
+    """PING a live endpoint with the environment's keys (the current one first) and record which
+    one it accepts. Returns "current", "previous", "deleted" or the error (a 401 when it accepts
+    neither, or any other failure: nothing is recorded then)."""
+    endpoint = Endpoint.objects.select_related("environment").filter(id=endpoint_id).first()
+    if endpoint is None or not endpoint.url:
+        return "deleted"
+    url = endpoint.url
+    try:
+        pong, key_hash = call_with_key_fallback(
+            environment=endpoint.environment,
+            make_client=lambda api_key: endpoint_client(url=url, api_key=api_key),
+            call=lambda client: client.ping(endpoint.slug),
+            endpoint=endpoint,
+        )
+    except EndpointApiError as exc:
+        logger.info("environments.key_check_failed", extra={"endpoint_id": endpoint.id, "code": exc.code})
+        return exc.message
+    if not pong.ok:
+        return pong.error or "Endpoint did not answer the ping"
+    return "current" if key_hash == endpoint.environment.api_key_hash else "previous"
+
+
+def environment_endpoints_key_check(*, environment_id: str) -> int:
+    """Queue a key check of every live endpoint of the environment (after the commit); returns how many."""
+    ids = list(Endpoint.objects.filter(environment_id=environment_id, url__isnull=False).values_list("id", flat=True))
+    for endpoint_id in ids:
+        transaction.on_commit(partial(current_app.send_task, KEY_CHECK_TASK, kwargs={"endpoint_id": endpoint_id}))
+    return len(ids)
