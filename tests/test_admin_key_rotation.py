@@ -76,7 +76,7 @@ def test_confirming_rotates_shows_the_key_once_and_the_grace(admin_client, dev_e
     assert new_key not in env_page and DEV_KEY not in env_page  # masked from now on
     assert new_key[-4:] in env_page
     assert "Rotation grace:" in env_page and "still works until" in env_page
-    listing = re.search(r'<ul id="kf-old-key-endpoints">(.*?)</ul>', env_page, re.S)
+    listing = re.search(r'<ul id="kf-old-key-endpoints"[^>]*>(.*?)</ul>', env_page, re.S)
     assert listing and "my-endpoint" in listing.group(1)
     changelist = admin_client.get("/admin/endpoints/runtimeenvironment/").content.decode()
     assert "works until" in changelist
