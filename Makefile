@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 FIXTURE_SRC ?= ../shared/fixtures/trigger-sdk-endpoint
 FIXTURE := .cache/sdk-fixture
 COMPAT := tests/compat
+CLI := tests/cli
 
-.PHONY: venv fixture compat deps test run lint bench
+.PHONY: venv fixture compat cli deps test run lint bench
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -26,7 +27,13 @@ compat: $(COMPAT)/node_modules/.package-lock.json
 $(COMPAT)/node_modules/.package-lock.json: $(COMPAT)/package-lock.json
 	cd $(COMPAT) && npm ci --no-audit --no-fund --loglevel=error
 
-deps: venv fixture compat
+# The official v2 CLI (@trigger.dev/cli 2.3.19) for tests/integration/test_cli.py; its .npmrc skips
+# ngrok's postinstall download (no tunnel is needed against a local Kongflow).
+cli: $(CLI)/node_modules/.package-lock.json
+$(CLI)/node_modules/.package-lock.json: $(CLI)/package-lock.json
+	cd $(CLI) && npm ci --no-audit --no-fund --loglevel=error
+
+deps: venv fixture compat cli
 
 test: deps
 	$(BIN)/ruff check .

@@ -33,3 +33,7 @@ class InvalidHookIdentifier(KongflowError):
 
 class InvalidEnvironmentOptions(KongflowError):
     pass
+
+
+class ApiKeyAlreadyRotated(KongflowError):
+    """The key changed since the operator confirmed the rotation (a resubmitted form)."""

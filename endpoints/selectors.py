@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
@@ -16,13 +17,24 @@ from endpoints.services.keys import constant_time_equals
 
 
 def environment_for_api_key(api_key: str) -> RuntimeEnvironment | None:
-    """The environment whose secret key this is, unless its project or organization is deleted."""
-    environment = (
-        RuntimeEnvironment.objects.select_related("project", "organization")
-        .filter(api_key_hash=hash_key(api_key))
-        .first()
-    )
-    if environment is None or not constant_time_equals(environment.api_key, api_key):
+    """The environment whose secret key this is, unless its project or organization is deleted.
+
+    During a rotation grace the previous key is accepted too (a second lookup, only when the key
+    is not a current one); after the grace it matches nothing.
+    """
+    key_hash = hash_key(api_key)
+    environments = RuntimeEnvironment.objects.select_related("project", "organization")
+    environment = environments.filter(api_key_hash=key_hash).first()
+    if environment is not None:
+        stored = environment.api_key
+    else:
+        environment = environments.filter(
+            previous_api_key_hash=key_hash, previous_api_key_expires_at__gt=timezone.now()
+        ).first()
+        if environment is None:
+            return None
+        stored = environment.previous_api_key or ""
+    if not constant_time_equals(stored, api_key):
         return None
     if environment.project.deleted_at is not None or environment.organization.deleted_at is not None:
         return None
@@ -121,3 +133,68 @@ def housekeeping_status(*, now: datetime | None = None) -> list[HousekeepingStat
             )
         )
     return statuses
+
+
+@dataclass(frozen=True)
+class EndpointKeyState:
+    id: str
+    slug: str
+    url: str
+    #: "current", "previous" or "unknown" (never answered, or to a key older than the previous one).
+    key: str
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class EnvironmentKeyStatus:
+    rotated_at: datetime | None
+    #: Until when the previous key works; None when no grace is running.
+    previous_key_expires_at: datetime | None
+    endpoints: list[EndpointKeyState]
+
+    @property
+    def in_grace(self) -> bool:
+        return self.previous_key_expires_at is not None
+
+    def on(self, key: str) -> list[EndpointKeyState]:
+        return [endpoint for endpoint in self.endpoints if endpoint.key == key]
+
+
+def environment_key_status(*, environment: RuntimeEnvironment) -> EnvironmentKeyStatus:
+    """Which key each live endpoint of the environment last accepted (one query): during a
+    rotation grace, the endpoints on "previous" stop working when the grace ends."""
+    in_grace = environment.previous_api_key_valid()
+    rows = (
+        Endpoint.objects.filter(environment=environment, url__isnull=False)
+        .order_by("slug")
+        .values_list("id", "slug", "url", "answered_key_hash", "answered_key_since")
+    )
+    states = []
+    for endpoint_id, slug, url, key_hash, since in rows:
+        if key_hash and key_hash == environment.api_key_hash:
+            key = "current"
+        elif key_hash and key_hash == environment.previous_api_key_hash:
+            key = "previous"
+        else:
+            key = "unknown"
+        states.append(EndpointKeyState(id=endpoint_id, slug=slug, url=url or "", key=key, since=since))
+    return EnvironmentKeyStatus(
+        rotated_at=environment.api_key_rotated_at,
+        previous_key_expires_at=environment.previous_api_key_expires_at if in_grace else None,
+        endpoints=states,
+    )
+
+
+def endpoint_index_statuses(*, index_ids: Iterable[str]) -> dict[str, str]:
+    """Status of each run (one query, none of the large JSON columns)."""
+    return dict(EndpointIndex.objects.filter(id__in=list(index_ids)).values_list("id", "status"))
+
+
+def environments_with_old_key_counts(queryset: QuerySet[RuntimeEnvironment]) -> QuerySet[RuntimeEnvironment]:
+    """Annotate `old_key_endpoints_count`: live endpoints whose last accepted key is the previous one."""
+    return queryset.annotate(
+        old_key_endpoints_count=Count(
+            "endpoints",
+            filter=Q(endpoints__url__isnull=False, endpoints__answered_key_hash=F("previous_api_key_hash")),
+        )
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from endpoints.services import events, indexing, probing
+from endpoints.services import environments, events, indexing, probing
 
 DB_RETRY = {
     "autoretry_for": indexing.DATABASE_ERRORS,
@@ -71,3 +71,9 @@ def sweep_webhook_deliveries() -> None:
 @shared_task(name=EVENTS_PURGE_TASK, acks_late=True, max_retries=3, **DB_RETRY)
 def purge_old_registry_events() -> None:
     indexing.housekeeping_record(task=EVENTS_PURGE_TASK, work=events.registry_events_purge)
+
+
+@shared_task(name=environments.KEY_CHECK_TASK, acks_late=True, max_retries=0)
+def check_endpoint_key(*, endpoint_id: str) -> None:
+    """PING the endpoint to learn which environment key it accepts (key rotation)."""
+    environments.endpoint_key_check(endpoint_id=endpoint_id)

@@ -2,7 +2,9 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_shutdown
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown
+
+from kongflow.logging import bind_context, clear_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongflow.settings")
 
@@ -42,3 +44,16 @@ def _mark_child_dead(pid=None, **kwargs) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@task_prerun.connect
+def _bind_task_log_context(task_id=None, task=None, kwargs=None, **extra) -> None:
+    """Every line a task logs names the task and the ids it was given (index_id, endpoint_id)."""
+    ids = {key: value for key, value in (kwargs or {}).items() if key.endswith("_id") and isinstance(value, str)}
+    clear_context()
+    bind_context(task=getattr(task, "name", None), task_id=task_id, **ids)
+
+
+@task_postrun.connect
+def _unbind_task_log_context(**extra) -> None:
+    clear_context()

@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from endpointapi.guard import parse_networks
+from kongflow.durations import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -26,19 +27,26 @@ if ENV_FILE:
         raise ImproperlyConfigured(f"KONGFLOW_ENV_FILE={ENV_FILE} does not exist")
     # overwrite=False: a variable already in the environment is kept.
     environ.Env.read_env(ENV_FILE, overwrite=False)
+VAR_DIR = Path(env.str("KONGFLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# `make run` keeps its generated key in var/secret_key: the README's manage.py commands find it.
+_SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
+    SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off "
+            f"(set it, or run `make run` once to generate {_SECRET_KEY_FILE})"
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The public origin shown in deploy-hook URLs (admin); falls back to the request's host.
 KONGFLOW_APP_ORIGIN = env.str("KONGFLOW_APP_ORIGIN", default="")
 
-VAR_DIR = Path(env.str("KONGFLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -269,6 +277,10 @@ KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS = env.float("KONGFLOW_RECURRING_INDEX_
 KONGFLOW_PURGE_INTERVAL_SECONDS = env.float("KONGFLOW_PURGE_INTERVAL_SECONDS", default=3600.0)
 # Consecutive failures after which an endpoint that succeeded before is "failing", not "degraded".
 KONGFLOW_HEALTH_FAILING_AFTER = env.int("KONGFLOW_HEALTH_FAILING_AFTER", default=3)
+# Key rotation: how long the replaced API key keeps working (API and calls to endpoints).
+KONGFLOW_KEY_ROTATION_GRACE = parse_duration(
+    "KONGFLOW_KEY_ROTATION_GRACE", env.str("KONGFLOW_KEY_ROTATION_GRACE", default="24h")
+)
 # docker-compose only: rewrite http://localhost endpoint URLs to host.docker.internal (§5.2).
 RUNTIME_PLATFORM = env.str("RUNTIME_PLATFORM", default="")
 
@@ -314,14 +326,19 @@ CELERY_BEAT_SCHEDULE = {
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json (got {LOG_FORMAT!r})")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "kongflow.logging.TextFormatter"},
         "json": {"()": "kongflow.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"context": {"()": "kongflow.logging.ContextFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

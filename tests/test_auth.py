@@ -47,3 +47,18 @@ def test_whoami_has_what_the_cli_reads_and_no_secret(auth_client, dev_environmen
     assert set(body["project"]) >= {"id", "slug", "name", "createdAt", "updatedAt"}
     assert set(body["organization"]) >= {"id", "slug", "title", "createdAt", "updatedAt"}
     assert dev_environment.api_key not in response.content.decode()
+
+
+def test_whoami_has_no_null_user_id(auth_client):
+    """The 2.x CLI parses `userId` as an optional string: null would fail its whoami check."""
+    assert "userId" not in auth_client.get("/api/v1/whoami").json()
+
+
+def test_tunnels_are_a_clean_empty_404(client):
+    """`HEAD /api/v1/tunnels` is how the CLI asks for a tunnel: no body, no HTML, whatever the key."""
+    response = client.head("/api/v1/tunnels", HTTP_AUTHORIZATION="Bearer tr_dev_whatever")
+    assert response.status_code == 404
+    assert response.content == b"" and response["Content-Length"] == "0"
+    answer = client.post("/api/v1/tunnels")
+    assert answer.status_code == 404
+    assert answer.json()["error"].startswith("Tunnels are not supported")

@@ -246,6 +246,9 @@ class OrganizationOutput(NamedOutput):
 
 
 class WhoamiOutput(NamedOutput):
+    """No `userId`: keys belong to environments here, not to users, and the 2.x CLI parses it as
+    `z.string().optional()`, which rejects null ("API key is not authorized")."""
+
     type = serializers.ChoiceField(choices=EnvironmentType.choices)
     pkApiKey = serializers.CharField(source="pk_api_key")
     projectId = serializers.CharField(source="project_id")

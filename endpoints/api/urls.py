@@ -1,12 +1,13 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from endpoints.api import events, views
+from endpoints.api import events, tunnels, views
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/whoami", views.WhoamiView.as_view(), name="whoami"),
+    path("v1/tunnels", tunnels.tunnels, name="tunnels"),
     path("v1/endpoints", views.EndpointRegisterView.as_view(), name="endpoint-register"),
     path("v1/endpoints/validate", views.EndpointValidateView.as_view(), name="endpoint-validate"),
     path("v1/endpoints/<str:endpoint_slug>/index", views.EndpointIndexView.as_view(), name="endpoint-index"),

@@ -45,6 +45,10 @@ class Endpoint(TimestampedModel):
     # Soft delete keeps the URL it cleared, so Restore can ping and re-register it.
     deleted_at = models.DateTimeField(null=True, blank=True)
     url_before_delete = models.CharField(max_length=2000, null=True, blank=True)
+    # SHA-256 of the environment key this endpoint last accepted, and when: after a key rotation
+    # it tells which endpoints still answer only to the previous key. `since`: first seen with it.
+    answered_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    answered_key_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["environment", "slug"], name="endpoint_environment_slug_unique")]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.db import models
+from django.utils import timezone
 
 from .base import TimestampedModel
 
@@ -48,6 +50,12 @@ class RuntimeEnvironment(TimestampedModel):
     # Looked up by the key's SHA-256, so the lookup's timing says nothing about the key itself;
     # the key is then compared in constant time.
     api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Key rotation (services.environments.environment_api_key_rotate): the key replaced last keeps
+    # working, for the API and towards endpoints, until `previous_api_key_expires_at`.
+    previous_api_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    previous_api_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False, db_index=True)
+    previous_api_key_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    api_key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     auto_enable_internal_sources = models.BooleanField(default=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="environments")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
@@ -60,13 +68,27 @@ class RuntimeEnvironment(TimestampedModel):
 
     def save(self, *args, **kwargs) -> None:
         self.api_key_hash = hash_key(self.api_key)
-        if kwargs.get("update_fields") is not None and "api_key" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "api_key_hash"}
+        self.previous_api_key_hash = hash_key(self.previous_api_key) if self.previous_api_key else None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            if "api_key" in update_fields:
+                update_fields = {*update_fields, "api_key_hash"}
+            if "previous_api_key" in update_fields:
+                update_fields = {*update_fields, "previous_api_key_hash"}
+            kwargs["update_fields"] = update_fields
         super().save(*args, **kwargs)
 
     @property
     def masked_api_key(self) -> str:
         return mask_key(self.api_key)
+
+    def previous_api_key_valid(self, now: datetime | None = None) -> bool:
+        """The previous key still works (its rotation grace has not ended)."""
+        return bool(
+            self.previous_api_key
+            and self.previous_api_key_expires_at is not None
+            and self.previous_api_key_expires_at > (now or timezone.now())
+        )
 
 
 def hash_key(key: str) -> str:

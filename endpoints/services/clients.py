@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from django.conf import settings
+from django.utils import timezone
 
-from endpointapi import AddressPolicy, ClientConfig, EndpointApiClient, RequestRecord
+from endpointapi import AddressPolicy, ClientConfig, EndpointApiClient, EndpointUnauthorized, RequestRecord
 from endpointapi.guard import IPNetwork, parse_networks
 from endpoints import metrics
-from endpoints.models import EnvironmentType
+from endpoints.models import Endpoint, EnvironmentType, RuntimeEnvironment
+from endpoints.models.tenancy import hash_key
+from endpoints.services.keys import environment_api_keys
+from kongflow.logging import log_context
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _record(record: RequestRecord) -> None:
@@ -48,3 +58,51 @@ def client_config(*, environment_type: str) -> ClientConfig:
 def endpoint_client(*, url: str, api_key: str, environment_type: str) -> EndpointApiClient:
     """A client for one endpoint of an environment of `environment_type` (its outbound policy)."""
     return EndpointApiClient(url=url, api_key=api_key, config=client_config(environment_type=environment_type))
+
+
+def call_with_key_fallback(
+    *,
+    environment: RuntimeEnvironment,
+    url: str,
+    call: Callable[[EndpointApiClient], T],
+    endpoint: Endpoint | None = None,
+    record: bool = True,
+) -> tuple[T, str]:
+    """Run `call` on a client for `url` holding the environment's key (and its outbound policy);
+    during a key rotation grace, when the endpoint rejects it (401, the SDK's "client apiKey
+    mismatch"), once more with the previous key.
+
+    Returns the answer and the SHA-256 of the key that was accepted; with `endpoint` (and `record`),
+    that hash is recorded on it (one UPDATE, only when it changed). When both keys are rejected the error of
+    the current key is raised.
+    """
+    keys = environment_api_keys(environment)
+
+    def with_key(key: str) -> T:
+        return call(endpoint_client(url=url, api_key=key, environment_type=environment.type))
+
+    with log_context(environment_id=environment.id, endpoint_id=endpoint.id if endpoint else None):
+        try:
+            result, key = with_key(keys[0]), keys[0]
+        except EndpointUnauthorized as rejected:
+            if len(keys) < 2:
+                raise
+            try:
+                result, key = with_key(keys[1]), keys[1]
+            except EndpointUnauthorized:
+                raise rejected from None
+            logger.info("endpoints.previous_key_accepted")
+    key_hash = hash_key(key)
+    if endpoint is not None and record:
+        endpoint_answered_key_record(endpoint=endpoint, key_hash=key_hash)
+    return result, key_hash
+
+
+def endpoint_answered_key_record(*, endpoint: Endpoint, key_hash: str) -> None:
+    """Remember which environment key the endpoint accepted last (key rotation status)."""
+    if endpoint.answered_key_hash == key_hash:
+        return
+    endpoint.answered_key_hash, endpoint.answered_key_since = key_hash, timezone.now()
+    Endpoint.objects.filter(id=endpoint.id).update(
+        answered_key_hash=key_hash, answered_key_since=endpoint.answered_key_since
+    )

@@ -7,7 +7,7 @@ import re
 import secrets
 import string
 
-from endpoints.models import EnvironmentType
+from endpoints.models import EnvironmentType, RuntimeEnvironment
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
 # The original alphabet has no "w"; keep it literally (§8).
@@ -39,3 +39,11 @@ def generate_hook_identifier() -> str:
 
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def environment_api_keys(environment: RuntimeEnvironment) -> list[str]:
+    """The keys to present to the environment's endpoints: the current one first, then the
+    previous one while its rotation grace lasts."""
+    if environment.previous_api_key and environment.previous_api_key_valid():
+        return [environment.api_key, environment.previous_api_key]
+    return [environment.api_key]

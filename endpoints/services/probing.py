@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from endpointapi import EndpointApiError
 from endpoints.models import Endpoint
-from endpoints.services.clients import endpoint_client
+from endpoints.services.clients import call_with_key_fallback
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +27,14 @@ def endpoint_probe(*, endpoint_id: str) -> int | None:
     endpoint = Endpoint.objects.select_related("environment").filter(id=endpoint_id, url__isnull=False).first()
     if endpoint is None:
         return None
-    client = endpoint_client(
-        url=endpoint.url, api_key=endpoint.environment.api_key, environment_type=endpoint.environment.type
-    )
+    url = endpoint.url
     try:
-        result = client.probe_execution_timeout(PROBE_TIMEOUT_MS)
+        result, _ = call_with_key_fallback(
+            environment=endpoint.environment,
+            url=url,
+            call=lambda client: client.probe_execution_timeout(PROBE_TIMEOUT_MS),
+            endpoint=endpoint,
+        )
     except EndpointApiError as exc:
         logger.info("endpoints.probe.failed", extra={"endpoint_id": endpoint.id, "code": exc.code})
         return None

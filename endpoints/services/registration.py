@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from endpointapi import EndpointApiError, EndpointRedirect, ForbiddenAddress
+from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, ForbiddenAddress
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
-from endpoints.services.clients import endpoint_client
+from endpoints.services.clients import call_with_key_fallback, endpoint_answered_key_record
 from endpoints.services.events.recording import record_endpoint_registered, record_endpoints_deleted
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import generate_hook_identifier
@@ -31,9 +31,12 @@ class Registration:
 def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -> Registration:
     """PING the endpoint with the environment's key; on success upsert it and request an index."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
     try:
-        pong = client.ping(slug)
+        pong, key_hash = call_with_key_fallback(
+            environment=environment,
+            url=url,
+            call=lambda client: client.ping(slug),
+        )
     except EndpointApiError as exc:
         raise EndpointRegistrationError(_registration_message(exc)) from exc
     if not pong.ok:
@@ -44,15 +47,19 @@ def endpoint_register(*, environment: RuntimeEnvironment, slug: str, url: str) -
         url=url,
         version=pong.trigger_version,
         sdk_version=pong.trigger_sdk_version,
+        key_hash=key_hash,
     )
 
 
 def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> Registration:
     """Like endpoint_register, but learns the slug from the endpoint's VALIDATE answer (§5.3)."""
     url = normalize_endpoint_url(url)
-    client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
     try:
-        validation = client.validate()
+        validation, key_hash = call_with_key_fallback(
+            environment=environment,
+            url=url,
+            call=EndpointApiClient.validate,
+        )
     except EndpointApiError as exc:
         raise EndpointRegistrationError(_registration_message(exc)) from exc
     if not validation.ok or not validation.endpoint_id:
@@ -63,6 +70,7 @@ def endpoint_register_from_url(*, environment: RuntimeEnvironment, url: str) -> 
         url=url,
         version=validation.trigger_version,
         sdk_version=validation.trigger_sdk_version,
+        key_hash=key_hash,
     )
 
 
@@ -74,7 +82,13 @@ def _registration_message(exc: EndpointApiError) -> str:
 
 
 def _upsert_and_index(
-    *, environment: RuntimeEnvironment, slug: str, url: str, version: str | None, sdk_version: str | None
+    *,
+    environment: RuntimeEnvironment,
+    slug: str,
+    url: str,
+    version: str | None,
+    sdk_version: str | None,
+    key_hash: str,
 ) -> Registration:
     # Version headers come from the endpoint: cut to the column, never a database error.
     version, sdk_version = _column(version), _column(sdk_version)
@@ -85,6 +99,7 @@ def _upsert_and_index(
         endpoint = _endpoint_upsert(
             environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
         )
+        endpoint_answered_key_record(endpoint=endpoint, key_hash=key_hash)
         index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
         record_endpoint_registered(
             endpoint=endpoint,

@@ -8,10 +8,10 @@ from urllib.parse import urljoin
 
 from django.utils import timezone
 
-from endpointapi import EndpointApiError, EndpointRedirect, IndexResult, transport
+from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, IndexResult, transport
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
-from endpoints.services.clients import endpoint_client
+from endpoints.services.clients import call_with_key_fallback
 from endpoints.utils import nul_path
 
 from .failures import IndexFailure
@@ -27,17 +27,26 @@ class FetchedIndex:
     url: str
 
 
-def fetch_index(endpoint: Endpoint) -> FetchedIndex:
+def fetch_index(endpoint: Endpoint, *, record_key: bool = True) -> FetchedIndex:
     """INDEX_ENDPOINT with manual redirects (§5.4): at most MAX_REDIRECTS, each to the registered
-    origin (or its https upgrade); a redirect to another origin fails, the key never goes there."""
+    origin (or its https upgrade); a redirect to another origin fails, the key never goes there.
+
+    During a key rotation grace the previous key is tried when the current one is rejected; with
+    `record_key` the key the endpoint accepted is remembered on it."""
     if not endpoint.url:
         raise IndexFailure(index_error("ENDPOINT_DELETED", "Endpoint URL is not set"))
     registered = url = endpoint.url
     environment = endpoint.environment
     for redirects in range(MAX_REDIRECTS + 1):
-        client = endpoint_client(url=url, api_key=environment.api_key, environment_type=environment.type)
         try:
-            return FetchedIndex(result=client.index_endpoint(), url=url)
+            result, _ = call_with_key_fallback(
+                environment=environment,
+                url=url,
+                call=EndpointApiClient.index_endpoint,
+                endpoint=endpoint,
+                record=record_key,  # a preview writes nothing
+            )
+            return FetchedIndex(result=result, url=url)
         except EndpointRedirect as exc:
             if not exc.location:
                 message = f"Endpoint {url} is redirecting but no location header is present"
