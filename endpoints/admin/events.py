@@ -49,6 +49,16 @@ class SubscriptionForm(forms.ModelForm):
         except events.InvalidSubscription as exc:
             raise ValidationError(exc.message) from exc
 
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        environment = cleaned.get("environment") or getattr(self.instance, "environment", None)
+        if "url" in cleaned and environment is not None:
+            try:  # a literal refused address (or localhost) outside DEVELOPMENT, as the API refuses it
+                validate_url(cleaned["url"], environment_type=environment.type)
+            except events.InvalidSubscription as exc:
+                self.add_error("url", exc.message)
+        return cleaned
+
     def clean_events(self) -> list[str]:
         value = self.cleaned_data["events"]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):

@@ -7,6 +7,10 @@ receiver that comes back gets the backlog in order. Retry times live in the rows
 (`next_attempt_at`); the periodic sweep re-queues due subscriptions, so no long Celery countdown is
 ever needed (with Redis + acks_late those would be re-delivered after the visibility timeout).
 
+A URL the outbound guard refuses (FORBIDDEN_ADDRESS: nothing was sent) is a configuration error
+that no retry can fix: the attempt is stored and the subscription disabled at once, its deliveries
+kept PENDING for when it is enabled again (after fixing the URL or ENDPOINTAPI_ALLOWED_NETWORKS).
+
 Only one worker drains a subscription at a time: it claims the subscription's lease with a
 conditional update, and re-checks for due deliveries after releasing it (none is left behind).
 """
@@ -26,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from endpointapi import EndpointApiError
+from endpointapi import EndpointApiError, ForbiddenAddress
 from endpointapi.errors import ResponseTooLarge
 from endpoints import metrics
 from endpoints.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -153,10 +157,13 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, resul
     status_code: int | None = None
     preview = ""
     error = ""
+    refused = False
     try:
         response = post_webhook(url=subscription.url, body=body, headers=headers, environment=subscription.environment)
         status_code = response.status_code
         preview = response.body[: PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
+    except ForbiddenAddress as exc:  # nothing was sent: a configuration error, not a receiver's failure
+        refused, error = True, f"{exc.code}: {exc.message}. {exc.hint}"[:500]
     except ResponseTooLarge as exc:
         status_code, error = exc.status_code, "The response was larger than KONGFLOW_WEBHOOK_MAX_RESPONSE_BYTES"
     except EndpointApiError as exc:
@@ -175,6 +182,7 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery, resul
             duration_ms=duration_ms,
             preview=preview,
             error=error,
+            refused=refused,
             result=result,
         )
     except IntegrityError:
@@ -205,6 +213,7 @@ def _store(
     duration_ms: int,
     preview: str,
     error: str,
+    refused: bool,
     result: DrainResult,
 ) -> None:
     now = timezone.now()
@@ -229,8 +238,11 @@ def _store(
                 subscription.failing_since = None
         else:
             result.failed_attempts += 1
-            delay = retry_delay(attempts)
-            if delay is None:
+            if refused:
+                # Retrying cannot help (an index of a refused address is not retried either): the
+                # subscription is disabled below; the delivery stays PENDING and due for re-enabling.
+                fields.update(next_attempt_at=now)
+            elif (delay := retry_delay(attempts)) is None:
                 fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
                 result.gave_up += 1
             else:
@@ -239,7 +251,9 @@ def _store(
                 subscription.failing_since = now
                 WebhookSubscription.objects.filter(id=subscription.id).update(failing_since=now)
             failing_for = (now - subscription.failing_since).total_seconds()
-            if status_code == 410:
+            if refused:
+                disable_reason = error
+            elif status_code == 410:
                 disable_reason = "The receiver answered 410 Gone"
             elif failing_for >= settings.KONGFLOW_WEBHOOK_DISABLE_AFTER_SECONDS:
                 disable_reason = f"Every delivery failed for {round(failing_for / 3600, 1)} hours"

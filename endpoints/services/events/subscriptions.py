@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from endpointapi import ForbiddenAddress
+from endpointapi.guard import InvalidUrl, IPAddress, parse_url
+from endpointapi.transport import sanitize_url
 from endpoints.errors import KongflowError
 from endpoints.models import RuntimeEnvironment, WebhookSubscription
+from endpoints.services.clients import outbound_policy
 
 from .dispatch import delivery_dispatch
 from .recording import record_webhook_disabled
@@ -30,13 +34,35 @@ class SubscriptionNotFound(KongflowError):
     default_message = "Event subscription not found"
 
 
-def validate_url(url: str) -> str:
+#: What `localhost` (and `*.localhost`, RFC 6761) means, without asking DNS.
+LOCALHOST_ADDRESSES: tuple[IPAddress, ...] = (ip_address("127.0.0.1"), ip_address("::1"))
+
+
+def validate_url(url: str, *, environment_type: str | None = None) -> str:
+    """Read by the parser the delivery requests it with (`endpointapi.guard.parse_url`: http(s), no
+    credentials, nothing ambiguous). With `environment_type`, a host that is a literal address (any
+    spelling) or `localhost` is also checked against that environment's outbound policy and refused
+    at once; a host name is checked at each delivery, when it is resolved (DNS can change)."""
     try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise InvalidSubscription("url: not a valid URL") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidSubscription("url: must be an http(s) URL")
+        target = parse_url(url)
+    except InvalidUrl as exc:
+        raise InvalidSubscription(f"url: {exc}") from exc
+    if environment_type is None:
+        return url
+    if target.address is not None:
+        addresses: tuple[IPAddress, ...] = (target.address,)
+    elif target.host.rstrip(".") == "localhost" or target.host.rstrip(".").endswith(".localhost"):
+        addresses = LOCALHOST_ADDRESSES
+    else:
+        return url
+    policy = outbound_policy(environment_type)
+    for address in addresses:
+        reason = policy.refusal(address)
+        if reason is not None:
+            raise InvalidSubscription(
+                f"url: {sanitize_url(url)} is {address}, {reason} address, which this environment may not call. "
+                f"{ForbiddenAddress.default_hint}"
+            )
     return url
 
 
@@ -59,10 +85,11 @@ def subscription_get(*, environment: RuntimeEnvironment, subscription_id: str) -
 def subscription_create(
     *, environment: RuntimeEnvironment, url: str, events: list[str], description: str = ""
 ) -> WebhookSubscription:
-    """A new active subscription with a fresh `whsec_` secret; it receives events recorded from now on."""
+    """A new active subscription with a fresh `whsec_` secret; it receives events recorded from now on.
+    Raises InvalidSubscription (nothing written) for a bad URL or event list."""
     return WebhookSubscription.objects.create(
         environment=environment,
-        url=validate_url(url),
+        url=validate_url(url, environment_type=environment.type),
         events=validate_events(events),
         description=description,
         secret=generate_secret(),
@@ -74,7 +101,7 @@ def subscription_update(*, subscription: WebhookSubscription, changes: dict[str,
     re-enabling resumes the pending deliveries."""
     fields: list[str] = []
     if "url" in changes:
-        subscription.url = validate_url(changes["url"])
+        subscription.url = validate_url(changes["url"], environment_type=subscription.environment.type)
         fields.append("url")
     if "events" in changes:
         subscription.events = validate_events(changes["events"])
