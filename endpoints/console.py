@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -28,6 +27,7 @@ from endpoints.models import (
     TriggerHttpEndpointEnvironment,
     TriggerSource,
 )
+from endpoints.selectors import HousekeepingStatus, housekeeping_status
 
 #: Columns of a run that can be megabytes: never in a list.
 RUN_LARGE_COLUMNS = ("data", "diff", "source_data", "exchange", "coalesced")
@@ -138,7 +138,7 @@ class Overview:
     pending: int
     oldest_pending_at: datetime | None
     hours: list[HourBucket]
-    housekeeping: dict[str, Any]
+    housekeeping: list[HousekeepingStatus]
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -205,25 +205,7 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
     )
 
 
-def housekeeping_last_runs() -> dict[str, Any]:
-    """When housekeeping last ran, as far as its effects tell (the recurring index leaves runs with
-    reason "Recurring index", the sweeper WORKER_LOST errors). A dedicated record of housekeeping
-    runs, when one exists, is preferred: `endpoints.selectors.housekeeping_status()`."""
-    from endpoints import selectors
-
-    recorded = getattr(selectors, "housekeeping_status", None)
-    if recorded is not None:
-        return {"recorded": recorded()}
-    recurring = (
-        EndpointIndex.objects.filter(source=IndexSource.INTERNAL, reason="Recurring index")
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    swept = (
-        EndpointIndex.objects.filter(error__code="WORKER_LOST")
-        .order_by("-updated_at")
-        .values_list("updated_at", flat=True)
-        .first()
-    )
-    return {"recorded": None, "recurring_index": recurring, "sweeper_recovery": swept, "purge": None}
+def housekeeping_last_runs() -> list[HousekeepingStatus]:
+    """When each housekeeping task (sweepers, recurring index, purges) last ran, and whether it is
+    overdue (beat or the worker stopped): the records the tasks write themselves."""
+    return housekeeping_status()

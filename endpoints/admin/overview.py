@@ -103,11 +103,14 @@ def overview_view(request: HttpRequest) -> HttpResponse:
         "health_rows": health_rows,
         "chart": runs_chart(data.hours),
         "oldest_pending_age": age(data.oldest_pending_at, now=data.now) if data.oldest_pending_at else None,
-        "housekeeping": {
-            key: (age(value, now=data.now) if value else None)
-            for key, value in data.housekeeping.items()
-            if key != "recorded"
-        },
-        "housekeeping_recorded": data.housekeeping.get("recorded"),
+        "housekeeping": [
+            {
+                "task": status.task.removeprefix("endpoints.").replace("_", " "),
+                "last_run": age(status.last_finished_at, now=data.now) if status.last_finished_at else None,
+                "overdue": status.overdue,
+                "error": status.last_error,
+            }
+            for status in data.housekeeping
+        ],
     }
     return TemplateResponse(request, "admin/endpoints/overview.html", context)

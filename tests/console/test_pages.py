@@ -223,3 +223,27 @@ def test_the_run_page_shows_when_it_was_queued_and_its_attempts(admin_client, fa
     index = run(failing_endpoint)
     page = text(admin_client.get(f"/admin/endpoints/endpointindex/{index.id}/change/"))
     assert "Queued at:" in page and "Attempts: 1 of 1" in page and "Duration:" in page
+
+
+def test_the_overview_shows_when_housekeeping_last_ran_and_what_is_overdue(admin_client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from endpoints.models import HousekeepingRun
+
+    now = timezone.now()
+    HousekeepingRun.objects.create(
+        task="endpoints.sweep_endpoint_indexes", last_started_at=now - timedelta(hours=2), last_finished_at=now
+    )
+    HousekeepingRun.objects.create(
+        task="endpoints.recurring_endpoint_indexing",
+        last_started_at=now - timedelta(hours=2),
+        last_finished_at=now - timedelta(hours=2),  # every 5 minutes: overdue
+        last_error="OperationalError: too many clients",
+    )
+    page = text(admin_client.get("/admin/overview/"))
+    assert re.search(r"sweep endpoint indexes \d+ s ago", page)
+    assert re.search(r"recurring endpoint indexing 2 h ago overdue: is beat running\?", page)
+    assert "too many clients" in page
+    assert "purge old endpoint indexes never" in page
