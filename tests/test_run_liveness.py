@@ -110,7 +110,7 @@ def test_joining_a_run_that_is_not_in_backoff_changes_nothing_of_its_schedule(en
 @pytest.mark.parametrize(
     ("url", "hint"),
     [
-        ("http://a..b/api/trigger", "The endpoint URL is not a valid http(s) URL."),
+        ("http://a..b/api/trigger", "The URL's host is not a valid host name."),  # the guard's parser
         ("TLS", "The TLS handshake failed: check the endpoint's certificate."),
     ],
 )

@@ -24,7 +24,15 @@ FAST_WEBHOOKS = {
     "KONGFLOW_WEBHOOK_RETRY_SCHEDULE": "0.5,1,1,1,1,1,1,1,1,1,1,1",
     "KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS": "0.5",
 }
-BASIC_EVENTS = ["endpoint.registered", "job.added", "job.added", "schedule.armed", "endpoint.indexed"]
+# The last one: never indexed -> healthy, recorded with the index's own events.
+BASIC_EVENTS = [
+    "endpoint.registered",
+    "job.added",
+    "job.added",
+    "schedule.armed",
+    "endpoint.indexed",
+    "endpoint.health_changed",
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +71,15 @@ def test_register_and_index_are_delivered_signed_and_in_order(live_api, dev_envi
         subscription = subscribe(live_api, receiver.url)
         response = api(live_api, "POST", "/api/v1/endpoints", json={"id": "my-endpoint", "url": sdk_basic.url})
         assert response.status_code == 200, response.text
-        wait_for(lambda: "endpoint.indexed" in receiver.types(), timeout=60, what="endpoint.indexed to arrive")
+        wait_for(lambda: "endpoint.health_changed" in receiver.types(), timeout=60, what="the last event to arrive")
         received = first_deliveries(receiver.events())
     webhook = Webhook(subscription["secret"])
     bodies = [webhook.verify(item.body, item.headers) for item in received]
     assert [body["type"] for body in bodies] == BASIC_EVENTS
-    assert [body["data"]["sequence"] for body in bodies] == [1, 2, 3, 4, 5]
+    assert [body["data"]["sequence"] for body in bodies] == [1, 2, 3, 4, 5, 6]
     events = list(RegistryEvent.objects.order_by("sequence"))
     assert [item.headers["webhook-id"] for item in received] == [event.id for event in events]
-    assert bodies[-1]["data"]["index"]["id"] == response.json()["endpointIndex"]["id"]
+    assert bodies[-2]["data"]["index"]["id"] == response.json()["endpointIndex"]["id"]
 
     # the pull API tells the same story
     pulled = api(live_api, "GET", "/api/v1/registry-events?after=0&limit=3").json()
@@ -116,13 +124,13 @@ def test_a_receiver_down_then_up_gets_everything_in_order_after_retries(live_api
     receiver.start()  # up again, same port
     try:
         wait_for(lambda: receiver.types().count("endpoint.indexed") >= 1, timeout=90, what="the backlog")
-        wait_for(lambda: len(first_deliveries(receiver.events())) == 5, timeout=30, what="all five events")
+        wait_for(lambda: len(first_deliveries(receiver.events())) == 6, timeout=30, what="all six events")
         received = receiver.events()
     finally:
         receiver.stop()
     firsts = first_deliveries(received)
     assert [item.type for item in firsts] == BASIC_EVENTS
-    assert [item.sequence for item in firsts] == [1, 2, 3, 4, 5]
+    assert [item.sequence for item in firsts] == [1, 2, 3, 4, 5, 6]
     events = {event.id: event.sequence for event in RegistryEvent.objects.all()}
     assert {item.headers["webhook-id"] for item in received} == set(events)  # nothing lost, nothing foreign
     for item in received:  # a redelivery (if any) is the same event under the same id
@@ -148,7 +156,7 @@ def test_events_committed_while_the_broker_is_down_are_delivered_by_the_sweeper(
         assert response.status_code == 200, response.text
         assert "events.delivery.dispatch_failed" in web.log_path.read_text()
         # the beat sweepers re-dispatch the index and the deliveries
-        wait_for(lambda: "endpoint.indexed" in receiver.types(), timeout=90, what="the sweepers to catch up")
+        wait_for(lambda: "endpoint.health_changed" in receiver.types(), timeout=90, what="the sweepers to catch up")
         received = first_deliveries(receiver.events())
     bodies = [Webhook(subscription.secret).verify(item.body, item.headers) for item in received]
     assert [body["type"] for body in bodies] == BASIC_EVENTS

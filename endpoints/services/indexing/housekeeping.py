@@ -97,12 +97,15 @@ def _recover_orphan(index: EndpointIndex, result: SweepResult) -> None:
             result.recovered.append(index.id)
             return
     with transaction.atomic():
+        # Endpoint row first, then the run row (the order of registrations); undone when fenced.
+        health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
         failed = fenced_queryset(index).update(
             status=IndexStatus.FAILURE, error=error, finished_at=now, heartbeat_at=None, updated_at=now
         )
         if failed:
-            health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
             record_index_failed(index=index, error=error, health=health)
+        else:
+            transaction.set_rollback(True)
     if failed:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
         result.failed.append(index.id)

@@ -182,6 +182,11 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
             diff = document_diff(previous.data if previous else None, result.data)
         now = timezone.now()
+        # The endpoint row is locked (URL, health) before the run row's final write, the order a
+        # registration takes them in (endpoint, then run): the other way round, a registration
+        # joining the next run while a worker claims it could close a cycle with this transaction.
+        store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
+        health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
             stats=stats,
@@ -197,8 +202,6 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         )
         if finished != 1:
             raise Fenced()
-        store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
-        health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         if plan is None or registry_stats is None:
             record_index_unchanged(index=index, stats=stats or {}, health=health)
         else:
@@ -235,6 +238,8 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
             )
             return
     with transaction.atomic():
+        # Endpoint row first, then the run row (see `_fetch_and_apply`); undone when fenced.
+        health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
         failed = fenced_queryset(index).update(
             status=IndexStatus.FAILURE,
             error=failure.error,
@@ -244,9 +249,10 @@ def _fail(index: EndpointIndex, failure: IndexFailure) -> None:
             updated_at=now,
         )
         if failed == 1:
-            health = endpoint_health_record(endpoint_id=index.endpoint_id, status=IndexStatus.FAILURE, at=now)
             record_index_failed(index=index, error=failure.error, health=health)
             transaction.on_commit(partial(dispatch_waiting, endpoint_id=index.endpoint_id))
+        else:
+            transaction.set_rollback(True)
     if failed == 1:
         metrics.endpoint_indexes.labels(index.source, IndexStatus.FAILURE).inc()
         logger.info(
