@@ -4,60 +4,29 @@ answers only to the previous key."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from endpoints.services.registration import endpoint_register
 from tests import factories
 from tests.conftest import DEV_KEY
+from tests.support.browser import chromium, require_chromium
 
-CHROMIUM = os.environ.get("KONGFLOW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) or shutil.which("chromium")) and not os.environ.get("CI"),
-        reason="chromium is not installed (apt-get install chromium); required when CI is set",
-    ),
-    pytest.mark.timeout(180),
-]
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture
-def page(monkeypatch, live_server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    # (live_server first, so the browser is closed before the server stops.)
-    # Playwright's sync API keeps an event loop in this thread: the ORM calls the test makes
-    # between browser steps are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context()
-            context.set_default_timeout(30_000)
-            yield context.new_page()
-        finally:
-            browser.close()
-            # While Playwright's loop runs, asgiref keeps the ORM's connection in this context:
-            # close it here, or the test database cannot be dropped at the end of the session.
-            connections.close_all()
+def page(live_server) -> Iterator:
+    """A page of Debian's Chromium (live_server first, so the browser closes before the server)."""
+    require_chromium()
+    with chromium() as browser:
+        context = browser.new_context()
+        context.set_default_timeout(30_000)
+        yield context.new_page()
 
 
 def test_an_operator_rotates_a_key_and_sees_the_grace_state(page, live_server, sdk_basic):
