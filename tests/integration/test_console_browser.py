@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from endpoints import tasks
 from endpoints.models import EndpointIndex, IndexSource, IndexStatus
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
 from endpoints.services.registration import endpoints_soft_delete
@@ -123,7 +124,15 @@ def test_an_operator_finds_the_failing_endpoint_reindexes_and_reads_why(console)
     assert "Response 200" in page.locator(".kf-inspector").inner_text()
     screenshot(page, "failed-run")
 
-    # The overview, from the link in the header.
+    # The overview, from the link in the header, after beat's housekeeping ran once (all but the
+    # recurring index: "never", not yet overdue since beat started just now).
+    for task in (
+        tasks.sweep_endpoint_indexes,
+        tasks.purge_old_endpoint_indexes,
+        tasks.sweep_webhook_deliveries,
+        tasks.purge_old_registry_events,
+    ):
+        task.apply()
     page.click("#user-tools >> text=Overview")
     page.wait_for_selector("svg.kf-chart")
     health = page.locator("#kf-health").inner_text()
@@ -132,4 +141,7 @@ def test_an_operator_finds_the_failing_endpoint_reindexes_and_reads_why(console)
     assert console["failed"].id in page.locator("#kf-failures").inner_text()
     assert page.locator("svg.kf-chart rect").count() >= 23
     assert page.locator("svg.kf-chart polyline").count() == 2
+    housekeeping = page.locator("#kf-backlog").inner_text()
+    assert re.search(r"sweep endpoint indexes\s+\d+ s ago", housekeeping)
+    assert re.search(r"recurring endpoint indexing\s+never", housekeeping) and "overdue" not in housekeeping
     screenshot(page, "overview")
