@@ -61,7 +61,7 @@ def endpoint_index_latest_success(*, endpoint_id: str) -> EndpointIndex | None:
     return (
         EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
         .order_by("-created_at")
-        .only("id", "document_hash", "registry_generation", "stats")
+        .only("id", "document_hash", "body_hash", "registry_generation", "stats")
         .first()
     )
 
