@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.db import connection, transaction
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from endpoints.models import Endpoint, EndpointIndex, IndexStatus, JobVersion, RegistryEvent
@@ -96,7 +97,7 @@ def test_the_version_headers_are_still_stored(endpoint, served, document):
     headers = {"trigger-version": "2023-09-29", "trigger-sdk-version": "2.3.19"}
     served.route("/api/trigger", lambda handler: handler._send(200, served.body, headers=headers))
     again, queries = run(endpoint)
-    assert not shipped_document(queries)
+    assert not shipped_document(queries) and again.stats["jobs"] == 4
     endpoint.refresh_from_db()
     assert (endpoint.version, endpoint.sdk_version) == ("2023-09-29", "2.3.19")
 
@@ -142,6 +143,7 @@ def test_a_changed_registry_decodes_and_applies_the_same_bytes(endpoint, served,
     again, queries = run(endpoint)
     assert shipped_document(queries) and touched_registry(queries)
     assert JobVersion.objects.get(job__slug="job-a", endpoint=endpoint).status == "ACTIVE"
+    assert indexed_event(again)["unchanged"] is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,8 +162,6 @@ def test_a_registry_change_during_the_fetch_applies_the_previous_document(docume
     body = json.dumps(document).encode()
     with MisbehavingEndpoint() as server:
         url = server.route("/api/trigger", lambda handler: handler._send(200, body))
-        from django.test import override_settings
-
         with override_settings(ENDPOINTAPI_ALLOWED_NETWORKS="127.0.0.0/8"):
             endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="evolving", url=url)
             first, _ = run(endpoint)

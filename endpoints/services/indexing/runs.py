@@ -160,8 +160,9 @@ def _perform(index: EndpointIndex) -> None:
 
 def _fetch_and_apply(index: EndpointIndex) -> None:
     endpoint = index.endpoint
-    previous = endpoint_index_latest_success(endpoint_id=endpoint.id)  # no other run of it is STARTED
-    known_body = same_body_candidate(index=index, endpoint=endpoint, previous=previous)
+    # No other run of the endpoint is STARTED: this stays its latest SUCCESS until this run ends.
+    previous = endpoint_index_latest_success(endpoint_id=endpoint.id, organization_id=endpoint.organization_id)
+    known_body = same_body_candidate(index=index, previous=previous)
     fetched = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
     result = fetched.result
     data: dict[str, Any] | None

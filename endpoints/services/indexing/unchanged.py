@@ -40,12 +40,15 @@ def unchanged_since(
     return registry_generation_current(organization_id=endpoint.organization_id) == previous.registry_generation
 
 
-def same_body_candidate(*, index: EndpointIndex, endpoint: Endpoint, previous: EndpointIndex | None) -> str | None:
+def same_body_candidate(*, index: EndpointIndex, previous: EndpointIndex | None) -> str | None:
     """The body hash to compare the answer with before decoding it, when an identical body could
-    skip (checked again by :func:`unchanged_since` in the run's transaction); else None."""
-    if previous is None or not previous.body_hash or previous.document_hash is None:
+    skip; else None. `previous` comes with `registry_generation_now` (the selector's
+    `organization_id`); :func:`unchanged_since` checks again in the run's transaction."""
+    if index.force or previous is None or not previous.body_hash or previous.document_hash is None:
         return None
-    if not unchanged_since(index=index, endpoint=endpoint, previous=previous, data_hash=previous.document_hash):
+    if previous.registry_generation is None or previous.stats is None:
+        return None
+    if getattr(previous, "registry_generation_now", None) != previous.registry_generation:
         return None
     return previous.body_hash
 
