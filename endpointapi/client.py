@@ -208,6 +208,7 @@ class EndpointApiClient:
                 trigger_sdk_version=sdk_version,
                 duration=response.duration,
                 body_hash=body_hash,
+                body=response.body,
             )
 
         return self._call(

@@ -150,6 +150,8 @@ class IndexResult:
     duration: float  # seconds, HTTP only
     #: SHA-256 (hex) of the raw response body, as received: what :meth:`index_endpoint_unless` compares.
     body_hash: str = ""
+    #: The raw response body, as received (scanned for NUL escapes without another dump).
+    body: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,14 @@ def _exchange(exc: EndpointApiError) -> dict[str, Any] | None:
     return exc.exchange.to_dict() if exc.exchange is not None else None
 
 
-def reject_unstorable(data: dict[str, Any]) -> None:
-    """A NUL character is valid JSON but cannot be stored: fail like any invalid document."""
+def reject_unstorable(data: dict[str, Any], *, body: bytes = b"") -> None:
+    """A NUL character is valid JSON but cannot be stored: fail like any invalid document.
+
+    With the raw `body` it came from, most documents are cleared by a byte search: in JSON a NUL
+    can only be the escape `\\u0000` (the decoder rejects raw control characters), and a body with
+    no zero byte at all is not UTF-16/32 (which the decoder also accepts)."""
+    if body and b"\\u0000" not in body and b"\x00" not in body:
+        return
     path = nul_path(data)
     if path is None:
         return

@@ -171,7 +171,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         assert previous is not None and previous.document_hash is not None
         data, data_hash = None, previous.document_hash
     else:
-        reject_unstorable(result.data)
+        reject_unstorable(result.data, body=result.body)
         data, data_hash = result.data, document_hash(result.data)
     store_versions(endpoint, result)
     with transaction.atomic():
