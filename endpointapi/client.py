@@ -7,6 +7,7 @@ are :mod:`endpointapi.errors` subclasses carrying the v2 server's wording.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -40,6 +41,7 @@ from endpointapi.types import (
     ExecuteJobResult,
     HttpSourceResult,
     IndexResult,
+    IndexUnchanged,
     InitializeTriggerResult,
     NormalizedResponse,
     Pong,
@@ -171,22 +173,42 @@ class EndpointApiClient:
     def index_endpoint(self) -> IndexResult:
         """INDEX_ENDPOINT. Redirects are never followed: :class:`EndpointRedirect` lets the caller
         persist ``location`` and index again (§5.4)."""
+        result = self._index(known_body_hash=None)
+        assert isinstance(result, IndexResult)  # nothing to compare the body with
+        return result
 
-        def handle(response: transport.RawResponse) -> IndexResult:
+    def index_endpoint_unless(self, body_hash: str) -> IndexResult | IndexUnchanged:
+        """INDEX_ENDPOINT, unless the endpoint answers 2xx with the very bytes whose SHA-256 is
+        ``body_hash`` (a body validated before): then :class:`IndexUnchanged`, without decoding or
+        validating anything. Any other answer is handled exactly like :meth:`index_endpoint`."""
+        return self._index(known_body_hash=body_hash)
+
+    def _index(self, *, known_body_hash: str | None) -> IndexResult | IndexUnchanged:
+        def handle(response: transport.RawResponse) -> IndexResult | IndexUnchanged:
             self._check_status(Action.INDEX_ENDPOINT, response)
+            body_hash = hashlib.sha256(response.body).hexdigest()
+            version, sdk_version = _versions(response)
+            if body_hash == known_body_hash:
+                return IndexUnchanged(
+                    body_hash=body_hash,
+                    trigger_version=version,
+                    trigger_sdk_version=sdk_version,
+                    duration=response.duration,
+                )
             body = self._json(Action.INDEX_ENDPOINT, response)
             document, issues = schemas.parse(schemas.IndexDocument, body)
             if document is None:
                 raise InvalidIndexDocument.from_issues(
                     issues, body, action=Action.INDEX_ENDPOINT, url=self.url, status_code=response.status_code
                 )
-            version, sdk_version = _versions(response)
             return IndexResult(
                 document=document,
                 data=document.to_wire(),
                 trigger_version=version,
                 trigger_sdk_version=sdk_version,
                 duration=response.duration,
+                body_hash=body_hash,
+                body=response.body,
             )
 
         return self._call(

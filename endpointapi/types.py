@@ -20,6 +20,7 @@ __all__ = [
     "ExecuteJobResult",
     "HttpSourceResult",
     "IndexResult",
+    "IndexUnchanged",
     "InitializeTriggerResult",
     "NormalizedResponse",
     "Pong",
@@ -144,6 +145,21 @@ class IndexResult:
     document: IndexDocument
     #: JSON-able; equal to zod's ``IndexEndpointResponseSchema.parse`` output (for ``EndpointIndex.data``).
     data: dict[str, Any]
+    trigger_version: str | None
+    trigger_sdk_version: str | None
+    duration: float  # seconds, HTTP only
+    #: SHA-256 (hex) of the raw response body, as received: what :meth:`index_endpoint_unless` compares.
+    body_hash: str = ""
+    #: The raw response body, as received (scanned for NUL escapes without another dump).
+    body: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class IndexUnchanged:
+    """INDEX_ENDPOINT answered 2xx with exactly the bytes of a known body (same SHA-256): nothing was
+    decoded or validated, those bytes were validated when they were first received."""
+
+    body_hash: str
     trigger_version: str | None
     trigger_sdk_version: str | None
     duration: float  # seconds, HTTP only

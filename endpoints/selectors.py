@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
-from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, RuntimeEnvironment
+from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, Organization, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
 
@@ -55,13 +55,19 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
         raise EndpointIndexNotFound() from None
 
 
-def endpoint_index_latest_success(*, endpoint_id: str) -> EndpointIndex | None:
+def endpoint_index_latest_success(*, endpoint_id: str, organization_id: str | None = None) -> EndpointIndex | None:
     """The endpoint's last SUCCESS run: what a new index is diffed against. Its `data` (the whole
-    document) is loaded on first access only: an unchanged re-index never needs it."""
+    document) is loaded on first access only: an unchanged re-index never needs it.
+
+    With `organization_id`, the organization's current registry generation comes with it in the
+    same query, as `registry_generation_now`."""
+    queryset = EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
+    if organization_id is not None:
+        now = Organization.objects.filter(id=organization_id).values("registry_generation")[:1]
+        queryset = queryset.annotate(registry_generation_now=Subquery(now))
     return (
-        EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.SUCCESS)
-        .order_by("-created_at")
-        .only("id", "document_hash", "registry_generation", "stats")
+        queryset.order_by("-created_at")
+        .only("id", "document_hash", "body_hash", "registry_generation", "stats")
         .first()
     )
 

@@ -322,6 +322,12 @@ def test_a_document_with_nul_characters_fails_cleanly(broken, db):
     assert index.status == IndexStatus.FAILURE, index.stats
     assert index.error["code"] == "INVALID_DOCUMENT"
     assert not Job.objects.exists()
+    # The raw-bytes pre-check must not miss a NUL in a body the JSON decoder reads as UTF-16.
+    utf16 = json.dumps({**VALID_DOCUMENT, "jobs": [job]}).encode("utf-16-le")
+    endpoint = _endpoint_at(broken.route("/nul16", lambda h: h._send(200, utf16)))
+    index, retry = request_and_run(endpoint)
+    assert index.status == IndexStatus.FAILURE and index.error["code"] == "INVALID_DOCUMENT", index.error
+    assert not Job.objects.exists()
 
 
 def test_requests_during_a_running_index_queue_exactly_one_more(basic_endpoint):

@@ -100,6 +100,9 @@ class EndpointIndex(TimestampedModel):
     requests = models.PositiveIntegerField(default=1, help_text="How many index requests this run absorbed.")
     coalesced = models.JSONField(default=list, blank=True, help_text="Source and reason of each joined request.")
     document_hash = models.CharField(max_length=64, null=True, blank=True)
+    body_hash = models.CharField(
+        max_length=64, null=True, blank=True, help_text="SHA-256 of the INDEX_ENDPOINT body as received (SUCCESS runs)."
+    )
     diff = models.JSONField(null=True, blank=True)
     registry_generation = models.BigIntegerField(
         null=True, blank=True, help_text="The organization's registry generation this run's registry writes left."

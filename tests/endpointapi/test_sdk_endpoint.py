@@ -14,6 +14,8 @@ from endpointapi import (
     EndpointApiClient,
     EndpointHTTPError,
     EndpointUnauthorized,
+    IndexResult,
+    IndexUnchanged,
     Pong,
     ValidateResult,
 )
@@ -150,6 +152,25 @@ def test_index_full(sdk_full, zod):
     assert sorted(endpoint["id"] for endpoint in data["httpEndpoints"]) == [WEBHOOK_KEY, "inbound-http"]
     [expected] = zod([("IndexEndpointResponseSchema", _raw_index(sdk_full))])
     assert data == expected["data"]
+
+
+def test_index_unless_the_same_bytes(sdk_basic):
+    """The SDK answers byte-identical documents: compared by hash, not decoded a second time."""
+    import hashlib
+
+    import requests
+
+    first = client(sdk_basic).index_endpoint()
+    raw = requests.post(
+        sdk_basic.url, headers={"x-trigger-api-key": API_KEY, "x-trigger-action": "INDEX_ENDPOINT"}, timeout=10
+    ).content
+    assert first.body_hash == hashlib.sha256(raw).hexdigest() and first.body == raw
+
+    same = client(sdk_basic).index_endpoint_unless(first.body_hash)
+    assert isinstance(same, IndexUnchanged) and same.body_hash == first.body_hash
+    assert (same.trigger_version, same.trigger_sdk_version) == (API_VERSION, SDK_VERSION)
+    other = client(sdk_basic).index_endpoint_unless("0" * 64)
+    assert isinstance(other, IndexResult) and other.data == first.data
 
 
 def _raw_index(endpoint: Any) -> Any:

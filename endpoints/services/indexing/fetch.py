@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from django.utils import timezone
 
-from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, IndexResult, transport
+from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, IndexResult, IndexUnchanged, transport
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
 from endpoints.services.clients import call_with_key_fallback
@@ -17,6 +18,7 @@ from endpoints.utils import nul_path
 from .failures import IndexFailure
 
 MAX_REDIRECTS = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,34 @@ class FetchedIndex:
     url: str
 
 
+@dataclass(frozen=True)
+class FetchedUnchanged:
+    """The endpoint answered the bytes of the body it is compared with (:func:`fetch_index_unless`)."""
+
+    result: IndexUnchanged
+    url: str
+
+
 def fetch_index(endpoint: Endpoint, *, record_key: bool = True) -> FetchedIndex:
+    """INDEX_ENDPOINT, the answer decoded and validated (see :func:`_fetch`)."""
+    result, url = _fetch(endpoint, EndpointApiClient.index_endpoint, record_key=record_key)
+    return FetchedIndex(result=result, url=url)
+
+
+def fetch_index_unless(endpoint: Endpoint, *, body_hash: str) -> FetchedIndex | FetchedUnchanged:
+    """INDEX_ENDPOINT; when the endpoint answers exactly the bytes whose SHA-256 is `body_hash`
+    (the latest SUCCESS run's body), nothing is decoded or validated: :class:`FetchedUnchanged`."""
+
+    def call(client: EndpointApiClient) -> IndexResult | IndexUnchanged:
+        return client.index_endpoint_unless(body_hash)
+
+    result, url = _fetch(endpoint, call, record_key=True)
+    if isinstance(result, IndexUnchanged):
+        return FetchedUnchanged(result=result, url=url)
+    return FetchedIndex(result=result, url=url)
+
+
+def _fetch(endpoint: Endpoint, action: Callable[[EndpointApiClient], T], *, record_key: bool) -> tuple[T, str]:
     """INDEX_ENDPOINT with manual redirects (§5.4): at most MAX_REDIRECTS, each to the registered
     origin (or its https upgrade); a redirect to another origin fails, the key never goes there.
 
@@ -42,11 +71,11 @@ def fetch_index(endpoint: Endpoint, *, record_key: bool = True) -> FetchedIndex:
             result, _ = call_with_key_fallback(
                 environment=environment,
                 url=url,
-                call=EndpointApiClient.index_endpoint,
+                call=action,
                 endpoint=endpoint,
                 record=record_key,  # a preview writes nothing
             )
-            return FetchedIndex(result=result, url=url)
+            return result, url
         except EndpointRedirect as exc:
             if not exc.location:
                 message = f"Endpoint {url} is redirecting but no location header is present"
@@ -79,8 +108,14 @@ def _exchange(exc: EndpointApiError) -> dict[str, Any] | None:
     return exc.exchange.to_dict() if exc.exchange is not None else None
 
 
-def reject_unstorable(data: dict[str, Any]) -> None:
-    """A NUL character is valid JSON but cannot be stored: fail like any invalid document."""
+def reject_unstorable(data: dict[str, Any], *, body: bytes = b"") -> None:
+    """A NUL character is valid JSON but cannot be stored: fail like any invalid document.
+
+    With the raw `body` it came from, most documents are cleared by a byte search: in JSON a NUL
+    can only be the escape `\\u0000` (the decoder rejects raw control characters), and a body with
+    no zero byte at all is not UTF-16/32 (which the decoder also accepts)."""
+    if body and b"\\u0000" not in body and b"\x00" not in body:
+        return
     path = nul_path(data)
     if path is None:
         return
@@ -94,7 +129,7 @@ def reject_unstorable(data: dict[str, Any]) -> None:
     raise IndexFailure(index_error("INVALID_DOCUMENT", message))
 
 
-def store_versions(endpoint: Endpoint, result: IndexResult) -> None:
+def store_versions(endpoint: Endpoint, result: IndexResult | IndexUnchanged) -> None:
     """One UPDATE when a version header changed; an absent header leaves its column as it is (§2.12)."""
     limit = Endpoint._meta.get_field("version").max_length  # version headers come from the endpoint
     version = (result.trigger_version or endpoint.version)[:limit]

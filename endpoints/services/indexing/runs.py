@@ -7,14 +7,15 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from endpointapi import IndexUnchanged
 from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
@@ -27,10 +28,10 @@ from endpoints.services.registry import registry_apply, registry_plan
 from .dispatch import dispatch_waiting, index_dispatch
 from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
-from .fetch import fetch_index, reject_unstorable, store_url, store_versions
+from .fetch import fetch_index, fetch_index_unless, reject_unstorable, store_url, store_versions
 from .lease import Heartbeat, worker_identity
 from .retry import retry_delay
-from .unchanged import empty_diff, unchanged_since
+from .unchanged import empty_diff, same_body_candidate, unchanged_since
 
 logger = logging.getLogger(__name__)
 
@@ -159,12 +160,20 @@ def _perform(index: EndpointIndex) -> None:
 
 def _fetch_and_apply(index: EndpointIndex) -> None:
     endpoint = index.endpoint
-    fetched = fetch_index(endpoint)
+    # No other run of the endpoint is STARTED: this stays its latest SUCCESS until this run ends.
+    previous = endpoint_index_latest_success(endpoint_id=endpoint.id, organization_id=endpoint.organization_id)
+    known_body = same_body_candidate(index=index, previous=previous)
+    fetched = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
     result = fetched.result
-    reject_unstorable(result.data)
+    data: dict[str, Any] | None
+    if isinstance(result, IndexUnchanged):
+        # The previous run's very bytes: validated, NUL-scanned and hashed then (see `unchanged`).
+        assert previous is not None and previous.document_hash is not None
+        data, data_hash = None, previous.document_hash
+    else:
+        reject_unstorable(result.data, body=result.body)
+        data, data_hash = result.data, document_hash(result.data)
     store_versions(endpoint, result)
-    previous = endpoint_index_latest_success(endpoint_id=endpoint.id)
-    data_hash = document_hash(result.data)
     with transaction.atomic():
         if previous is not None and unchanged_since(
             index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
@@ -173,26 +182,33 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
             plan, registry_stats = None, None
         else:
+            if data is None:
+                # The registry changed since the body was compared: apply the same bytes' document.
+                assert previous is not None
+                data = cast(dict[str, Any], previous.data)
             commit_without_flush_wait()
             # Planned in the same transaction as the writes, so the guard judges what is written.
-            plan = registry_plan(endpoint=endpoint, data=result.data)
+            plan = registry_plan(endpoint=endpoint, data=data)
             if not index.force and (shrink := plan.suspicious_shrink()):
                 raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
             registry_stats = registry_apply(endpoint=endpoint, plan=plan)
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
-            diff = document_diff(previous.data if previous else None, result.data)
+            diff = document_diff(previous.data if previous else None, data)
         now = timezone.now()
         # The endpoint row is locked (URL, health) before the run row's final write, the order a
         # registration takes them in (endpoint, then run): the other way round, a registration
         # joining the next run while a worker claims it could close a cycle with this transaction.
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
         health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
+        # An identical body is not sent back to the database: the UPDATE copies the previous row's.
+        document: Any = data if data is not None else _document_of(previous)
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
             stats=stats,
-            data=result.data,
+            data=document,
             diff=diff,
             document_hash=data_hash,
+            body_hash=result.body_hash,
             registry_generation=generation,
             error=None,
             exchange=None,
@@ -212,6 +228,12 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         "endpoints.index.succeeded",
         extra={"index_id": index.id, "endpoint_id": endpoint.id, "duration_ms": round(result.duration * 1000)},
     )
+
+
+def _document_of(previous: EndpointIndex | None) -> Subquery:
+    """The previous SUCCESS run's document, read by the database inside the run's UPDATE."""
+    assert previous is not None
+    return Subquery(EndpointIndex.objects.filter(id=previous.id).values("data")[:1])
 
 
 def fenced_queryset(index: EndpointIndex) -> QuerySet[EndpointIndex]:
