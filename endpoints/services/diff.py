@@ -48,7 +48,7 @@ def _canonical_json(value: Any) -> str:
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def document_hash(data: dict) -> str:
+def document_hash(data: dict[str, Any]) -> str:
     """sha256 of the canonical JSON form: equal for documents that differ only in key or item order."""
     return hashlib.sha256(_canonical_json(data).encode("utf-8")).hexdigest()
 
@@ -94,7 +94,7 @@ def _collection_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[
     }
 
 
-def document_diff(previous: dict | None, current: dict) -> dict:
+def document_diff(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
     """Per collection: ids added, removed, and for kept items the dotted paths that changed.
     `previous=None` (first index) reports everything as added."""
     result: dict[str, Any] = {}

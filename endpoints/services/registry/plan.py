@@ -5,6 +5,7 @@ read it again."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 from django.db.models import Q, Value
@@ -39,7 +40,7 @@ class JobToRegister:
     internal: bool
     trigger_type: str
     exists: bool  # a Job row with this slug exists in the project (possibly soft-deleted)
-    metadata: dict = field(repr=False, compare=False)
+    metadata: dict[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,14 @@ class Snapshot:
     """What the plan read and the apply needs again (ids and previous state)."""
 
     active_job_ids_before: set[str] = field(default_factory=set)
-    sources: dict[str, dict] = field(default_factory=dict)  # declared key -> existing row
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     options: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)  # source id -> options
     vanished_source_ids: list[str] = field(default_factory=list)
-    dynamic_triggers: dict[tuple[str, str], dict] = field(default_factory=dict)  # (slug, type) -> row
+    dynamic_triggers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (slug, type) -> row
     vanished_dynamic_trigger_ids: list[str] = field(default_factory=list)
     vanished_dynamic_schedule_ids: list[str] = field(default_factory=list)
     vanished_http_endpoint_env_ids: list[str] = field(default_factory=list)
-    webhooks: dict[str, dict] = field(default_factory=dict)  # declared key -> existing row
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     vanished_webhook_env_ids: list[str] = field(default_factory=list)
 
 
@@ -77,15 +78,15 @@ class RegistryPlan:
     jobs_to_register: list[JobToRegister] = field(default_factory=list)
     jobs_to_disable: list[JobToDisable] = field(default_factory=list)
     active_jobs_before: int = 0
-    sources_to_register: list[dict] = field(default_factory=list)
+    sources_to_register: list[dict[str, Any]] = field(default_factory=list)
     sources_to_deactivate: list[str] = field(default_factory=list)
-    dynamic_triggers_to_register: list[dict] = field(default_factory=list)
+    dynamic_triggers_to_register: list[dict[str, Any]] = field(default_factory=list)
     dynamic_triggers_to_deactivate: list[str] = field(default_factory=list)
-    dynamic_schedules_to_register: list[dict] = field(default_factory=list)
+    dynamic_schedules_to_register: list[dict[str, Any]] = field(default_factory=list)
     dynamic_schedules_to_deactivate: list[str] = field(default_factory=list)
-    http_endpoints_to_register: list[dict] = field(default_factory=list)
+    http_endpoints_to_register: list[dict[str, Any]] = field(default_factory=list)
     http_endpoints_to_deactivate: list[str] = field(default_factory=list)
-    webhooks_to_register: list[dict] = field(default_factory=list)
+    webhooks_to_register: list[dict[str, Any]] = field(default_factory=list)
     webhooks_to_deactivate: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     snapshot: Snapshot = field(default_factory=Snapshot, repr=False)
@@ -109,7 +110,7 @@ class RegistryPlan:
         return None
 
 
-def registry_plan(*, endpoint: Endpoint, data: dict) -> RegistryPlan:
+def registry_plan(*, endpoint: Endpoint, data: dict[str, Any]) -> RegistryPlan:
     """Read-only, a constant number of SELECTs: what `registry_apply` would register, disable and
     deactivate. Call it in the same transaction as the apply for an exact picture."""
     plan = RegistryPlan(endpoint_id=endpoint.id, environment_id=endpoint.environment_id)
@@ -122,10 +123,10 @@ def registry_plan(*, endpoint: Endpoint, data: dict) -> RegistryPlan:
     return plan
 
 
-def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
+def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
     declared = dedupe(data.get("jobs"), "id")
     plan.declared_jobs = len(declared)
-    enabled: list[dict] = []
+    enabled: list[dict[str, Any]] = []
     disabled_slugs: set[str] = set()
     for slug, job in declared.items():
         problem = job_problem(job)
@@ -186,7 +187,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
     ]
 
 
-def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
+def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
     declared = dedupe(data.get("sources"), "key")
     for key, source in declared.items():
         problem = source_problem(source, endpoint)
@@ -217,7 +218,7 @@ def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
             snapshot.options.setdefault(source_id, []).append((name, value, registered))
 
 
-def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
+def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
     declared = {
         DynamicTriggerType.EVENT: dedupe(data.get("dynamicTriggers"), "id"),
         DynamicTriggerType.SCHEDULE: dedupe(data.get("dynamicSchedules"), "id"),
@@ -250,7 +251,7 @@ def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
 
 
 def _plan_http_endpoints(
-    plan: RegistryPlan, endpoint: Endpoint, data: dict, active_here: list[tuple[str, str]]
+    plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any], active_here: list[tuple[str, str]]
 ) -> None:
     declared = dedupe(data.get("httpEndpoints"), "id")
     for key, item in declared.items():
@@ -265,7 +266,9 @@ def _plan_http_endpoints(
         plan.http_endpoints_to_deactivate.append(key)
 
 
-def _plan_webhooks(plan: RegistryPlan, endpoint: Endpoint, data: dict, active_here: list[tuple[str, str]]) -> None:
+def _plan_webhooks(
+    plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any], active_here: list[tuple[str, str]]
+) -> None:
     declared = dedupe(data.get("webhooks"), "key")
     snapshot = plan.snapshot
     http_keys = [http_endpoint_key(item) for item in declared.values()]
@@ -310,6 +313,6 @@ def _active_environment_rows(endpoint: Endpoint) -> dict[str, list[tuple[str, st
     return rows
 
 
-def _vanished(active_here: list[tuple[str, str]], declared: dict) -> list[tuple[str, str]]:
+def _vanished(active_here: list[tuple[str, str]], declared: dict[str, Any]) -> list[tuple[str, str]]:
     """(id, key) of this endpoint's active per-environment rows that the document no longer declares."""
     return [(row_id, key) for row_id, key in active_here if key not in declared]

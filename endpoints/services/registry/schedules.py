@@ -131,7 +131,7 @@ def settle_schedules(ctx: ApplyContext) -> None:
         )
 
 
-def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict) -> dict[str, Any]:
+def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict[str, Any]) -> dict[str, Any]:
     return {
         "event": [SCHEDULED_EVENT],
         "source": SCHEDULED_SOURCE,
@@ -145,7 +145,7 @@ def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable:
     }
 
 
-def _schedule_for_source(schedule: dict) -> dict:
+def _schedule_for_source(schedule: dict[str, Any]) -> dict[str, Any]:
     """`{type, options}`; intervals below 20 s are clamped to 20 (RegisterScheduleSource)."""
     options = dict(schedule.get("options") or {})
     if schedule.get("type") == "interval":
@@ -155,7 +155,7 @@ def _schedule_for_source(schedule: dict) -> dict:
     return {"type": schedule.get("type"), "options": options}
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
