@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 # Collection name -> the key that identifies an item in it.
 COLLECTIONS: dict[str, str] = {
@@ -24,8 +24,9 @@ COLLECTIONS: dict[str, str] = {
 def _item_key(item: Any) -> str | None:
     if isinstance(item, dict):
         for name in ("id", "key"):
-            if isinstance(item.get(name), str):
-                return item[name]
+            value = item.get(name)
+            if isinstance(value, str):
+                return value
     return None
 
 
@@ -39,7 +40,8 @@ def _canonical(value: Any) -> Any:
         items = [_canonical(item) if isinstance(item, dict | list) else item for item in value]
         keys = [_item_key(item) for item in items]
         if items and all(key is not None for key in keys):
-            return [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
+            present = cast(list[str], keys)  # none is None (checked above)
+            return [item for _, item in sorted(zip(present, items, strict=True), key=lambda pair: pair[0])]
         return items
     return value
 

@@ -3,7 +3,7 @@ is skipped and reported rather than failing the whole index. Display text is cli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -28,7 +28,8 @@ MAX_INT = 2**31 - 1
 
 
 def _max_length(model: type[models.Model], field_name: str) -> int | None:
-    return model._meta.get_field(field_name).max_length
+    field = cast("models.Field[Any, Any]", model._meta.get_field(field_name))  # a column, not a relation
+    return field.max_length
 
 
 def too_long(value: str | None, model: type[models.Model], field_name: str, *, reserve: int = 0) -> bool:

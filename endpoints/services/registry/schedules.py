@@ -107,13 +107,14 @@ def settle_schedules(ctx: ApplyContext) -> None:
         arm_condition |= Q(key__in=ctx.scheduled_job_ids)
     if not disarm_condition and not arm_condition:
         return
-    flags: dict[str, Any] = {"to_disarm": ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField())}
-    flags["to_arm"] = ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False)
-    flags["rearmed"] = ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False)
     rows = list(
         ScheduleSource.objects.filter(environment=ctx.environment)
         .filter(((Q(active=True) & disarm_condition) if disarm_condition else Q(pk__in=[])) | arm_condition)
-        .annotate(**flags)
+        .annotate(
+            to_disarm=ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField()),
+            to_arm=ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False),
+            rearmed=ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False),
+        )
         .values_list("id", "active", "to_disarm", "to_arm", "rearmed")
     )
     disarm = sorted(row_id for row_id, _, to_disarm, _, _ in rows if to_disarm)

@@ -49,7 +49,7 @@ def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> No
     snapshot = ctx.snapshot
     ctx.deactivate(TriggerSource, snapshot.vanished_source_ids)
     registered: list[dict[str, Any]] = []
-    rows: list[TriggerSource] = []
+    rows: list[dict[str, Any]] = []
     for source in ctx.plan.sources_to_register:
         key = source["key"]
         integration_id = ctx.integration_ids.get(source["integration"]["id"])
