@@ -4,6 +4,7 @@ read it again."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,14 +58,14 @@ class Snapshot:
     """What the plan read and the apply needs again (ids and previous state)."""
 
     active_job_ids_before: set[str] = field(default_factory=set)
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared key -> existing row
+    sources: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     options: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)  # source id -> options
     vanished_source_ids: list[str] = field(default_factory=list)
-    dynamic_triggers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (slug, type) -> row
+    dynamic_triggers: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)  # (slug, type) -> row
     vanished_dynamic_trigger_ids: list[str] = field(default_factory=list)
     vanished_dynamic_schedule_ids: list[str] = field(default_factory=list)
     vanished_http_endpoint_env_ids: list[str] = field(default_factory=list)
-    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared key -> existing row
+    webhooks: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     vanished_webhook_env_ids: list[str] = field(default_factory=list)
 
 
@@ -219,11 +220,11 @@ def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) 
 
 
 def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
-    declared = {
+    declared: dict[str, dict[str, dict[str, Any]]] = {
         DynamicTriggerType.EVENT: dedupe(data.get("dynamicTriggers"), "id"),
         DynamicTriggerType.SCHEDULE: dedupe(data.get("dynamicSchedules"), "id"),
     }
-    register = {
+    register: dict[str, list[dict[str, Any]]] = {
         DynamicTriggerType.EVENT: plan.dynamic_triggers_to_register,
         DynamicTriggerType.SCHEDULE: plan.dynamic_schedules_to_register,
     }
@@ -277,7 +278,7 @@ def _plan_webhooks(
         .filter(Q(key__in=list(declared)) | Q(http_endpoint__key__in=[key for key in http_keys if key]))
         .values("id", "key", "active", "http_endpoint_id", "http_endpoint__key", "integration_id")
     )
-    owners = {row["http_endpoint__key"]: row["key"] for row in rows}
+    owners: dict[str | None, str] = {row["http_endpoint__key"]: row["key"] for row in rows}
     snapshot.webhooks = {row["key"]: row for row in rows if row["key"] in declared}
     for key, item in declared.items():
         http_key = http_endpoint_key(item)
