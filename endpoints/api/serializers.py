@@ -155,7 +155,7 @@ class IndexStatsOutput(serializers.Serializer):
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
         """A counter an older row lacks is 0 (``webhooks`` is only shown when recorded)."""
-        names = self.fields.keys()  # noqa: SIM118 - the stubs type iterating a BindingDict as its fields
+        names = self.fields.keys()  # the stubs type iterating a BindingDict as yielding its fields
         return super().to_representation({name: 0 for name in names if name != "webhooks"} | dict(instance))
 
 
