@@ -7,7 +7,7 @@ out its lease expires and the sweeper recovers it.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from endpoints.services import environments, events, indexing, probing
@@ -21,7 +21,7 @@ DB_RETRY = {
 
 
 @shared_task(bind=True, name=indexing.PERFORM_TASK, acks_late=True, max_retries=12, **DB_RETRY)
-def perform_endpoint_index(self, *, index_id: str, attempt: int | None = None) -> None:
+def perform_endpoint_index(self: Task, *, index_id: str, attempt: int | None = None) -> None:
     """Index one EndpointIndex run for the attempt the message was sent for (else a no-op)."""
     indexing.endpoint_index_run(index_id=index_id, attempt=attempt, lease_owner=self.request.id)
 

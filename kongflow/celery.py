@@ -1,5 +1,6 @@
 import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 @worker_init.connect
-def _serve_worker_metrics(**kwargs) -> None:
+def _serve_worker_metrics(**kwargs: Any) -> None:
     """Export the metrics of every prefork child on KONGFLOW_WORKER_METRICS_PORT.
 
     Needs PROMETHEUS_MULTIPROC_DIR (an empty folder, set before the worker starts) so that the
@@ -34,20 +35,22 @@ def _serve_worker_metrics(**kwargs) -> None:
     from kongflow.metrics_auth import serve_worker_metrics
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client: unannotated __init__
     serve_worker_metrics(port, os.environ.get("KONGFLOW_WORKER_METRICS_ADDR", "0.0.0.0"), registry)  # noqa: S104
 
 
 @worker_process_shutdown.connect
-def _mark_child_dead(pid=None, **kwargs) -> None:
+def _mark_child_dead(pid: int | None = None, **kwargs: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid or os.getpid())
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]  # prometheus_client: unannotated
 
 
 @task_prerun.connect
-def _bind_task_log_context(task_id=None, task=None, kwargs=None, **extra) -> None:
+def _bind_task_log_context(
+    task_id: str | None = None, task: Any = None, kwargs: dict[str, Any] | None = None, **extra: Any
+) -> None:
     """Every line a task logs names the task and the ids it was given (index_id, endpoint_id)."""
     ids = {key: value for key, value in (kwargs or {}).items() if key.endswith("_id") and isinstance(value, str)}
     clear_context()
@@ -55,5 +58,5 @@ def _bind_task_log_context(task_id=None, task=None, kwargs=None, **extra) -> Non
 
 
 @task_postrun.connect
-def _unbind_task_log_context(**extra) -> None:
+def _unbind_task_log_context(**extra: Any) -> None:
     clear_context()

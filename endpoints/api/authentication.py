@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from endpoints.models import RuntimeEnvironment
@@ -26,11 +29,11 @@ class EnvironmentApiKeyAuthentication(authentication.BaseAuthentication):
         return "Bearer"
 
 
-class HasEnvironment:
+class HasEnvironment(BasePermission):
     """Permission: the request authenticated as an environment (user is None for API keys)."""
 
-    def has_permission(self, request: Request, view) -> bool:
+    def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, RuntimeEnvironment)
 
-    def has_object_permission(self, request: Request, view, obj) -> bool:
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         return True

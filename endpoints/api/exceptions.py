@@ -26,7 +26,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             {"error": INVALID_KEY}, status=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
         )
     if isinstance(exc, exceptions.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else 60
+        wait = math.ceil(exc.wait) if exc.wait is not None else 60  # type: ignore[attr-defined]  # DRF sets it; stubs omit it
         return Response(
             {"error": f"Too many requests: try again in {wait} seconds"},
             status=status.HTTP_429_TOO_MANY_REQUESTS,

@@ -115,7 +115,8 @@ class StorableJSONField(serializers.JSONField):
 
 class EndpointIndexInput(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
-    data = StorableJSONField(required=False, allow_null=True)
+    # The wire field `data`: DRF's metaclass moves declared fields off the class; the stubs can't see that.
+    data = StorableJSONField(required=False, allow_null=True)  # type: ignore[assignment]
     force = StrictBooleanField(required=False, default=False)
 
 
@@ -125,7 +126,8 @@ class EndpointIndexInput(serializers.Serializer):
 class JsDateTimeField(serializers.DateTimeField):
     """A date-time as JavaScript's Date#toJSON writes it (the v2 wire format)."""
 
-    def to_representation(self, value: Any) -> str | None:
+    # DRF renders a None attribute itself, so value is a datetime here and js_iso returns a str.
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         return js_iso(value)
 
 
@@ -153,7 +155,8 @@ class IndexStatsOutput(serializers.Serializer):
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
         """A counter an older row lacks is 0 (``webhooks`` is only shown when recorded)."""
-        return super().to_representation({name: 0 for name in self.fields if name != "webhooks"} | dict(instance))
+        names = self.fields.keys()  # the stubs type iterating a BindingDict as yielding its fields
+        return super().to_representation({name: 0 for name in names if name != "webhooks"} | dict(instance))
 
 
 _STATUSES = IndexStatus.choices
@@ -164,7 +167,8 @@ class EndpointIndexOutput(serializers.Serializer):
     endpointId = serializers.CharField(source="endpoint_id")
     createdAt = JsDateTimeField(source="created_at")
     updatedAt = JsDateTimeField(source="updated_at")
-    source = serializers.ChoiceField(choices=IndexSource.choices)
+    # The wire field `source`: DRF's metaclass moves declared fields off the class; the stubs can't see that.
+    source = serializers.ChoiceField(choices=IndexSource.choices)  # type: ignore[assignment]
     sourceData = serializers.JSONField(source="source_data", allow_null=True)
     reason = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=_STATUSES)

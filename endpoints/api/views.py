@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +16,7 @@ from endpoints.api import schema  # noqa: F401 - registers the bearer-key scheme
 from endpoints.api import serializers as s
 from endpoints.api.authentication import HasEnvironment
 from endpoints.api.throttling import HookThrottle, IndexThrottle, RegisterThrottle
-from endpoints.models import IndexSource
+from endpoints.models import IndexSource, RuntimeEnvironment
 from endpoints.selectors import endpoint_get, endpoint_index_get
 from endpoints.services.hooks import endpoint_index_hook
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_wait
@@ -23,6 +25,11 @@ from endpoints.services.registration import endpoint_register, endpoint_register
 
 class EnvironmentAPIView(APIView):
     permission_classes = [HasEnvironment]
+
+
+def _environment(request: Request) -> RuntimeEnvironment:
+    assert isinstance(request.auth, RuntimeEnvironment)  # HasEnvironment checked it
+    return request.auth
 
 
 UNAUTHORIZED = {401: OpenApiResponse(s.ErrorOutput, description="Invalid or Missing API key")}
@@ -52,7 +59,7 @@ class EndpointRegisterView(EnvironmentAPIView):
         data = s.EndpointRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         registration = endpoint_register(
-            environment=request.auth, slug=data.validated_data["id"], url=data.validated_data["url"]
+            environment=_environment(request), slug=data.validated_data["id"], url=data.validated_data["url"]
         )
         return Response(s.EndpointOutput(registration.endpoint, context={"index": registration.index}).data)
 
@@ -69,7 +76,7 @@ class EndpointValidateView(EnvironmentAPIView):
     def post(self, request: Request) -> Response:
         data = s.EndpointValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        registration = endpoint_register_from_url(environment=request.auth, url=data.validated_data["url"])
+        registration = endpoint_register_from_url(environment=_environment(request), url=data.validated_data["url"])
         return Response(s.EndpointOutput(registration.endpoint, context={"index": registration.index}).data)
 
 
@@ -93,7 +100,7 @@ class EndpointIndexView(EnvironmentAPIView):
         },
     )
     def post(self, request: Request, endpoint_slug: str) -> Response:
-        endpoint = endpoint_get(environment=request.auth, slug=endpoint_slug)
+        endpoint = endpoint_get(environment=_environment(request), slug=endpoint_slug)
         data = s.EndpointIndexInput(data=request.data if request.data is not None else {})
         if not data.is_valid():
             raise exceptions.ValidationError("Invalid body")
@@ -115,10 +122,10 @@ HOOK_RESPONSES = {200: s.HookOutput, 403: s.ErrorOutput, 404: s.ErrorOutput, **T
 class EndpointIndexHookView(APIView):
     """GET|POST /api/v1/endpoints/<environmentId>/<slug>/index/<hookIdentifier>: deploy hooks."""
 
-    authentication_classes: list = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [HookThrottle]
-    parser_classes: list = []
+    parser_classes: list[type[BaseParser]] = []
 
     @extend_schema(operation_id="endpoint_index_hook_get", request=None, responses=HOOK_RESPONSES)
     def get(self, request: Request, environment_id: str, endpoint_slug: str, hook_identifier: str) -> Response:
@@ -143,5 +150,5 @@ class EndpointIndexStatusView(EnvironmentAPIView):
 
     @extend_schema(responses={200: s.IndexStatusOutput, 404: s.ErrorOutput, **UNAUTHORIZED})
     def get(self, request: Request, index_id: str) -> Response:
-        index = endpoint_index_get(environment=request.auth, index_id=index_id)
+        index = endpoint_index_get(environment=_environment(request), index_id=index_id)
         return Response(s.IndexStatusOutput(index).data)

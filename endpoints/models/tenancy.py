@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -66,7 +67,7 @@ class RuntimeEnvironment(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.project_id}/{self.slug}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.api_key_hash = hash_key(self.api_key)
         self.previous_api_key_hash = hash_key(self.previous_api_key) if self.previous_api_key else None
         update_fields = kwargs.get("update_fields")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 # Collection name -> the key that identifies an item in it.
 COLLECTIONS: dict[str, str] = {
@@ -24,8 +24,9 @@ COLLECTIONS: dict[str, str] = {
 def _item_key(item: Any) -> str | None:
     if isinstance(item, dict):
         for name in ("id", "key"):
-            if isinstance(item.get(name), str):
-                return item[name]
+            value = item.get(name)
+            if isinstance(value, str):
+                return value
     return None
 
 
@@ -39,7 +40,8 @@ def _canonical(value: Any) -> Any:
         items = [_canonical(item) if isinstance(item, dict | list) else item for item in value]
         keys = [_item_key(item) for item in items]
         if items and all(key is not None for key in keys):
-            return [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
+            present = cast(list[str], keys)  # none is None (checked above)
+            return [item for _, item in sorted(zip(present, items, strict=True), key=lambda pair: pair[0])]
         return items
     return value
 
@@ -48,7 +50,7 @@ def _canonical_json(value: Any) -> str:
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def document_hash(data: dict) -> str:
+def document_hash(data: dict[str, Any]) -> str:
     """sha256 of the canonical JSON form: equal for documents that differ only in key or item order."""
     return hashlib.sha256(_canonical_json(data).encode("utf-8")).hexdigest()
 
@@ -94,7 +96,7 @@ def _collection_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[
     }
 
 
-def document_diff(previous: dict | None, current: dict) -> dict:
+def document_diff(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
     """Per collection: ids added, removed, and for kept items the dotted paths that changed.
     `previous=None` (first index) reports everything as added."""
     result: dict[str, Any] = {}

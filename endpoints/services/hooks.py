@@ -86,7 +86,7 @@ def _is_vercel_deployment(body: Any) -> bool:
     def obj(value: Any) -> bool:
         return isinstance(value, dict)
 
-    def strings(container: dict, *keys: str) -> bool:
+    def strings(container: dict[str, Any], *keys: str) -> bool:
         return all(isinstance(container.get(key), str) for key in keys)
 
     if not obj(body) or not isinstance(body.get("id"), str) or body.get("type") not in _VERCEL_TYPES:

@@ -28,6 +28,7 @@ def endpoint_probe(*, endpoint_id: str) -> int | None:
     if endpoint is None:
         return None
     url = endpoint.url
+    assert url is not None  # filtered on url__isnull=False
     try:
         result, _ = call_with_key_fallback(
             environment=endpoint.environment,

@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -16,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--type", required=True, choices=EnvironmentType.values, dest="env_type")
         parser.add_argument("--api-key", help="Use this secret key (tr_<dev|prod|stg|prev>_…) instead of a new one.")
 
-    def handle(self, *args, organization: str, project: str, env_type: str, api_key: str | None, **options) -> None:
+    def handle(
+        self, *args: Any, organization: str, project: str, env_type: str, api_key: str | None, **options: Any
+    ) -> None:
         try:
             environment, _ = environment_get_or_create(
                 organization=organization, project=project, env_type=env_type, api_key=api_key

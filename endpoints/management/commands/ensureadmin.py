@@ -1,4 +1,5 @@
 import os
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,7 +11,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
 
-    def handle(self, *args, username: str, **options) -> None:
+    def handle(self, *args: Any, username: str, **options: Any) -> None:
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         if not password:
             raise CommandError("DJANGO_SUPERUSER_PASSWORD is not set")

@@ -3,7 +3,7 @@ is skipped and reported rather than failing the whole index. Display text is cli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -28,7 +28,8 @@ MAX_INT = 2**31 - 1
 
 
 def _max_length(model: type[models.Model], field_name: str) -> int | None:
-    return model._meta.get_field(field_name).max_length
+    field = cast("models.Field[Any, Any]", model._meta.get_field(field_name))  # a column, not a relation
+    return field.max_length
 
 
 def too_long(value: str | None, model: type[models.Model], field_name: str, *, reserve: int = 0) -> bool:
@@ -49,7 +50,7 @@ def is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT
 
 
-def integration_problem(config: dict) -> str | None:
+def integration_problem(config: dict[str, Any]) -> str | None:
     metadata = config.get("metadata") or {}
     if too_long(config.get("id"), Integration, "slug"):
         return f'integration id "{config.get("id")}" is too long'
@@ -58,7 +59,7 @@ def integration_problem(config: dict) -> str | None:
     return None
 
 
-def job_problem(job: dict) -> str | None:
+def job_problem(job: dict[str, Any]) -> str | None:
     """Why this job cannot be stored (values a column cannot hold), or None."""
     if too_long(job["id"], Job, "slug"):
         return "the id is too long"
@@ -91,7 +92,7 @@ def job_problem(job: dict) -> str | None:
     return None
 
 
-def source_problem(source: dict, endpoint: Endpoint) -> str | None:
+def source_problem(source: dict[str, Any], endpoint: Endpoint) -> str | None:
     # The secret reference key is "<endpointId>:<key>".
     if too_long(source["key"], TriggerSource, "key") or too_long(
         source["key"], SecretReference, "key", reserve=len(endpoint.id) + 1

@@ -82,8 +82,10 @@ def register_webhooks(ctx: ApplyContext, http_endpoint_ids: dict[str, str]) -> N
             # The update changes params only; keep the links so no other unique index can trip.
             http_endpoint_id, integration_id = existing["http_endpoint_id"], existing["integration_id"]
         else:
-            http_endpoint_id = http_endpoint_ids.get(http_endpoint_key(item))
-            integration_id = ctx.integration_ids.get((item.get("integration") or {}).get("id"))
+            endpoint_key = http_endpoint_key(item)
+            integration_slug = (item.get("integration") or {}).get("id")
+            http_endpoint_id = http_endpoint_ids.get(endpoint_key) if endpoint_key is not None else None
+            integration_id = ctx.integration_ids.get(integration_slug) if integration_slug is not None else None
             if http_endpoint_id is None or integration_id is None:
                 what = "HTTP endpoint" if http_endpoint_id is None else "Integration"
                 ctx.error(f'Webhook "{key}": {what} not found.')

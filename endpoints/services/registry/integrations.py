@@ -82,7 +82,7 @@ def register_integrations(ctx: ApplyContext) -> None:
     ctx.integration_ids = ids
 
 
-def _add_definition(definitions: dict[str, dict[str, Any]], metadata: dict) -> None:
+def _add_definition(definitions: dict[str, dict[str, Any]], metadata: dict[str, Any]) -> None:
     definitions.setdefault(
         metadata["id"],
         {
@@ -93,7 +93,7 @@ def _add_definition(definitions: dict[str, dict[str, Any]], metadata: dict) -> N
     )
 
 
-def _integration(config: dict, org_id: str, *, title: str | None, **fields: Any) -> dict[str, Any]:
+def _integration(config: dict[str, Any], org_id: str, *, title: str | None, **fields: Any) -> dict[str, Any]:
     return {
         "slug": config["id"],
         "title": clip(title, Integration, "title"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from endpoints.models import (
@@ -102,7 +104,7 @@ def register_versions(ctx: ApplyContext) -> None:
 
 
 def _concurrency_groups(ctx: ApplyContext) -> dict[str, str]:
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for job in ctx.jobs:
         limit = job.metadata.get("concurrencyLimit")
         if isinstance(limit, dict):

@@ -4,7 +4,9 @@ read it again."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 from django.db.models import Q, Value
@@ -39,7 +41,7 @@ class JobToRegister:
     internal: bool
     trigger_type: str
     exists: bool  # a Job row with this slug exists in the project (possibly soft-deleted)
-    metadata: dict = field(repr=False, compare=False)
+    metadata: dict[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,14 @@ class Snapshot:
     """What the plan read and the apply needs again (ids and previous state)."""
 
     active_job_ids_before: set[str] = field(default_factory=set)
-    sources: dict[str, dict] = field(default_factory=dict)  # declared key -> existing row
+    sources: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     options: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)  # source id -> options
     vanished_source_ids: list[str] = field(default_factory=list)
-    dynamic_triggers: dict[tuple[str, str], dict] = field(default_factory=dict)  # (slug, type) -> row
+    dynamic_triggers: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)  # (slug, type) -> row
     vanished_dynamic_trigger_ids: list[str] = field(default_factory=list)
     vanished_dynamic_schedule_ids: list[str] = field(default_factory=list)
     vanished_http_endpoint_env_ids: list[str] = field(default_factory=list)
-    webhooks: dict[str, dict] = field(default_factory=dict)  # declared key -> existing row
+    webhooks: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # declared key -> existing row
     vanished_webhook_env_ids: list[str] = field(default_factory=list)
 
 
@@ -77,15 +79,15 @@ class RegistryPlan:
     jobs_to_register: list[JobToRegister] = field(default_factory=list)
     jobs_to_disable: list[JobToDisable] = field(default_factory=list)
     active_jobs_before: int = 0
-    sources_to_register: list[dict] = field(default_factory=list)
+    sources_to_register: list[dict[str, Any]] = field(default_factory=list)
     sources_to_deactivate: list[str] = field(default_factory=list)
-    dynamic_triggers_to_register: list[dict] = field(default_factory=list)
+    dynamic_triggers_to_register: list[dict[str, Any]] = field(default_factory=list)
     dynamic_triggers_to_deactivate: list[str] = field(default_factory=list)
-    dynamic_schedules_to_register: list[dict] = field(default_factory=list)
+    dynamic_schedules_to_register: list[dict[str, Any]] = field(default_factory=list)
     dynamic_schedules_to_deactivate: list[str] = field(default_factory=list)
-    http_endpoints_to_register: list[dict] = field(default_factory=list)
+    http_endpoints_to_register: list[dict[str, Any]] = field(default_factory=list)
     http_endpoints_to_deactivate: list[str] = field(default_factory=list)
-    webhooks_to_register: list[dict] = field(default_factory=list)
+    webhooks_to_register: list[dict[str, Any]] = field(default_factory=list)
     webhooks_to_deactivate: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     snapshot: Snapshot = field(default_factory=Snapshot, repr=False)
@@ -109,7 +111,7 @@ class RegistryPlan:
         return None
 
 
-def registry_plan(*, endpoint: Endpoint, data: dict) -> RegistryPlan:
+def registry_plan(*, endpoint: Endpoint, data: dict[str, Any]) -> RegistryPlan:
     """Read-only, a constant number of SELECTs: what `registry_apply` would register, disable and
     deactivate. Call it in the same transaction as the apply for an exact picture."""
     plan = RegistryPlan(endpoint_id=endpoint.id, environment_id=endpoint.environment_id)
@@ -122,10 +124,10 @@ def registry_plan(*, endpoint: Endpoint, data: dict) -> RegistryPlan:
     return plan
 
 
-def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
+def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
     declared = dedupe(data.get("jobs"), "id")
     plan.declared_jobs = len(declared)
-    enabled: list[dict] = []
+    enabled: list[dict[str, Any]] = []
     disabled_slugs: set[str] = set()
     for slug, job in declared.items():
         problem = job_problem(job)
@@ -186,7 +188,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
     ]
 
 
-def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
+def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
     declared = dedupe(data.get("sources"), "key")
     for key, source in declared.items():
         problem = source_problem(source, endpoint)
@@ -217,12 +219,12 @@ def _plan_sources(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
             snapshot.options.setdefault(source_id, []).append((name, value, registered))
 
 
-def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
-    declared = {
+def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> None:
+    declared: dict[str, dict[str, dict[str, Any]]] = {
         DynamicTriggerType.EVENT: dedupe(data.get("dynamicTriggers"), "id"),
         DynamicTriggerType.SCHEDULE: dedupe(data.get("dynamicSchedules"), "id"),
     }
-    register = {
+    register: dict[str, list[dict[str, Any]]] = {
         DynamicTriggerType.EVENT: plan.dynamic_triggers_to_register,
         DynamicTriggerType.SCHEDULE: plan.dynamic_schedules_to_register,
     }
@@ -250,7 +252,7 @@ def _plan_dynamic(plan: RegistryPlan, endpoint: Endpoint, data: dict) -> None:
 
 
 def _plan_http_endpoints(
-    plan: RegistryPlan, endpoint: Endpoint, data: dict, active_here: list[tuple[str, str]]
+    plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any], active_here: list[tuple[str, str]]
 ) -> None:
     declared = dedupe(data.get("httpEndpoints"), "id")
     for key, item in declared.items():
@@ -265,7 +267,9 @@ def _plan_http_endpoints(
         plan.http_endpoints_to_deactivate.append(key)
 
 
-def _plan_webhooks(plan: RegistryPlan, endpoint: Endpoint, data: dict, active_here: list[tuple[str, str]]) -> None:
+def _plan_webhooks(
+    plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any], active_here: list[tuple[str, str]]
+) -> None:
     declared = dedupe(data.get("webhooks"), "key")
     snapshot = plan.snapshot
     http_keys = [http_endpoint_key(item) for item in declared.values()]
@@ -274,7 +278,7 @@ def _plan_webhooks(plan: RegistryPlan, endpoint: Endpoint, data: dict, active_he
         .filter(Q(key__in=list(declared)) | Q(http_endpoint__key__in=[key for key in http_keys if key]))
         .values("id", "key", "active", "http_endpoint_id", "http_endpoint__key", "integration_id")
     )
-    owners = {row["http_endpoint__key"]: row["key"] for row in rows}
+    owners: dict[str | None, str] = {row["http_endpoint__key"]: row["key"] for row in rows}
     snapshot.webhooks = {row["key"]: row for row in rows if row["key"] in declared}
     for key, item in declared.items():
         http_key = http_endpoint_key(item)
@@ -310,6 +314,6 @@ def _active_environment_rows(endpoint: Endpoint) -> dict[str, list[tuple[str, st
     return rows
 
 
-def _vanished(active_here: list[tuple[str, str]], declared: dict) -> list[tuple[str, str]]:
+def _vanished(active_here: list[tuple[str, str]], declared: dict[str, Any]) -> list[tuple[str, str]]:
     """(id, key) of this endpoint's active per-environment rows that the document no longer declares."""
     return [(row_id, key) for row_id, key in active_here if key not in declared]

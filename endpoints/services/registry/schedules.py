@@ -107,13 +107,14 @@ def settle_schedules(ctx: ApplyContext) -> None:
         arm_condition |= Q(key__in=ctx.scheduled_job_ids)
     if not disarm_condition and not arm_condition:
         return
-    flags: dict[str, Any] = {"to_disarm": ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField())}
-    flags["to_arm"] = ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False)
-    flags["rearmed"] = ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False)
     rows = list(
         ScheduleSource.objects.filter(environment=ctx.environment)
         .filter(((Q(active=True) & disarm_condition) if disarm_condition else Q(pk__in=[])) | arm_condition)
-        .annotate(**flags)
+        .annotate(
+            to_disarm=ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField()),
+            to_arm=ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False),
+            rearmed=ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False),
+        )
         .values_list("id", "active", "to_disarm", "to_arm", "rearmed")
     )
     disarm = sorted(row_id for row_id, _, to_disarm, _, _ in rows if to_disarm)
@@ -131,7 +132,7 @@ def settle_schedules(ctx: ApplyContext) -> None:
         )
 
 
-def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict) -> dict[str, Any]:
+def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable: dict[str, Any]) -> dict[str, Any]:
     return {
         "event": [SCHEDULED_EVENT],
         "source": SCHEDULED_SOURCE,
@@ -145,7 +146,7 @@ def _scheduled_dispatcher(ctx: ApplyContext, dispatchable_id: str, dispatchable:
     }
 
 
-def _schedule_for_source(schedule: dict) -> dict:
+def _schedule_for_source(schedule: dict[str, Any]) -> dict[str, Any]:
     """`{type, options}`; intervals below 20 s are clamped to 20 (RegisterScheduleSource)."""
     options = dict(schedule.get("options") or {})
     if schedule.get("type") == "interval":
@@ -155,7 +156,7 @@ def _schedule_for_source(schedule: dict) -> dict:
     return {"type": schedule.get("type"), "options": options}
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]

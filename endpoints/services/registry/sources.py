@@ -48,8 +48,8 @@ def register_sources(ctx: ApplyContext, secret_references: dict[str, str]) -> No
     the `activateSource` follow-ups."""
     snapshot = ctx.snapshot
     ctx.deactivate(TriggerSource, snapshot.vanished_source_ids)
-    registered: list[dict] = []
-    rows: list[TriggerSource] = []
+    registered: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for source in ctx.plan.sources_to_register:
         key = source["key"]
         integration_id = ctx.integration_ids.get(source["integration"]["id"])
@@ -117,7 +117,9 @@ def _secret_key(ctx: ApplyContext, source_key: str) -> str:
     return existing["secret_reference__key"] if existing else f"{ctx.endpoint.id}:{source_key}"
 
 
-def _source_follow_up(ctx: ApplyContext, source: dict, source_id: str, desired: dict[str, list[str]], v2: bool) -> None:
+def _source_follow_up(
+    ctx: ApplyContext, source: dict[str, Any], source_id: str, desired: dict[str, list[str]], v2: bool
+) -> None:
     """activateSource is needed when the source is inactive, lost options, or has options that the
     integration has not registered yet (RegisterSourceServiceV1/V2)."""
     existing = ctx.snapshot.sources.get(source["key"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -10,7 +11,7 @@ class RegistryFollowUps:
     """Work for the caller to queue after commit (the registry itself never talks to workers)."""
 
     # `activateSource` payloads ({"version", "id", "orphanedOptions" | "orphanedEvents"}).
-    source_activations: list[dict] = field(default_factory=list)
+    source_activations: list[dict[str, Any]] = field(default_factory=list)
     # Active ScheduleSource ids whose next event must be (re)computed and queued.
     schedules_to_arm: list[str] = field(default_factory=list)
     # ScheduleSource ids deactivated by this index: dequeue `scheduled:<id>`.

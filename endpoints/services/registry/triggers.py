@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from endpoints.models import DynamicTrigger, DynamicTriggerType, EventDispatcher, Job
@@ -74,7 +76,7 @@ def register_dynamic_triggers(ctx: ApplyContext) -> None:
     ctx.stats.dynamic_schedules = len(schedules)
 
 
-def _link_jobs(ctx: ApplyContext, declared: list[tuple[str, list[dict]]]) -> None:
+def _link_jobs(ctx: ApplyContext, declared: list[tuple[str, list[dict[str, Any]]]]) -> None:
     """Exactly the declared jobs that have a version on this endpoint, per dynamic trigger id."""
     slugs = unique(ref["id"] for _, refs in declared for ref in refs)
     on_endpoint = (
