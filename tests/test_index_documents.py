@@ -5,6 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from endpoints.models import (
     DynamicTrigger,
+    EnvironmentType,
     EventDispatcher,
     IndexSource,
     IndexStatus,
@@ -158,9 +159,14 @@ def _index_queries(environment, jobs):
 
 def test_the_query_count_of_an_index_does_not_grow_with_its_jobs(prod_sdk_environment):
     small = _index_queries(prod_sdk_environment, 10)
-    large = _index_queries(prod_sdk_environment, 500)
+    # The large document in a project of its own: its first index is as much a first as the small one's
+    # (the job versions an index finds already there cost two more statements, whatever their number).
+    prod_sdk_environment.api_key = "tr_prod_retired"
+    prod_sdk_environment.save(update_fields=["api_key"])
+    fresh = factories.RuntimeEnvironmentFactory(env_type=EnvironmentType.PRODUCTION, api_key=PROD_KEY)
+    large = _index_queries(fresh, 500)
     assert small == large, f"10 jobs: {small} queries (first, repeat); 500 jobs: {large}"
     first, repeat = large
-    # 26 for the claim, the registry and the run, 3 for its registry events, 2 for the endpoint's
+    # 24 for the claim, the registry and the run, 3 for its registry events, 2 for the endpoint's
     # health and, on a first index only, 1 to remember which API key the endpoint accepted.
-    assert first <= 32 and repeat < first, large  # the repeat is an unchanged document: no registry work
+    assert first <= 30 and repeat < first, large  # the repeat is an unchanged document: no registry work

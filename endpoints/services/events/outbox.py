@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from endpoints.ids import new_id
+from endpoints.db import server_binding_cursor
+from endpoints.ids import _base36, new_id
 from endpoints.models import (
     EventSequence,
     RegistryEvent,
@@ -81,21 +84,54 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
     now = timezone.now()
     first = _allocate(environment.id, len(events))
     env = environment_ref(environment)
+    payloads = [{"sequence": first + offset, "environment": env, **event.data} for offset, event in enumerate(events)]
+    ids = _insert(environment.id, first, events, payloads, now)
     rows = [
-        RegistryEvent(
-            id="evt_" + new_id(),
-            environment_id=environment.id,
-            sequence=first + offset,
-            type=event.type,
-            version=EVENT_TYPES[event.type],
-            data={"sequence": first + offset, "environment": env, **event.data},
-            occurred_at=now,
-        )
-        for offset, event in enumerate(events)
+        _event(ids[offset], environment.id, first + offset, event.type, EVENT_TYPES[event.type], payload, now)
+        for offset, (event, payload) in enumerate(zip(events, payloads, strict=True))
     ]
-    RegistryEvent.objects.bulk_create(rows)
     _fan_out(environment.id, rows, now)
     return rows
+
+
+def _event(*values: Any) -> RegistryEvent:
+    """Field values in the model's order: positional construction is its fast path."""
+    return RegistryEvent(*values)  # type: ignore[misc]  # django-stubs types keyword construction only
+
+
+def _insert(
+    environment_id: str, first: int, events: list[NewEvent], payloads: list[dict[str, Any]], now: datetime
+) -> list[str]:
+    """One INSERT for all events; returns their ids in order.
+
+    On PostgreSQL the events travel as one JSON array (one C-speed `json.dumps`, payloads embedded
+    as they are) and ids are made by the statement ("evt_c", 8 base36 characters of time, 16 random
+    hex): an index of hundreds of jobs appends hundreds of events."""
+    if connection.vendor != "postgresql":
+        ids = ["evt_" + new_id() for _ in events]
+        RegistryEvent.objects.bulk_create(
+            _event(ids[n], environment_id, first + n, event.type, EVENT_TYPES[event.type], payloads[n], now)
+            for n, event in enumerate(events)
+        )
+        return ids
+    table = connection.ops.quote_name(RegistryEvent._meta.db_table)
+    document = json.dumps(
+        [
+            {"sequence": first + n, "type": event.type, "version": EVENT_TYPES[event.type], "data": payloads[n]}
+            for n, event in enumerate(events)
+        ]
+    )
+    prefix = "evt_c" + _base36(int(now.timestamp() * 1000), 8)
+    with server_binding_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, environment_id, sequence, type, version, data, occurred_at) "  # noqa: S608
+            "SELECT %s || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), %s, u.sequence, u.type, "
+            "u.version, u.data, %s FROM json_to_recordset(%s::json) AS u(sequence int8, type text, version int4, data "
+            "jsonb) ORDER BY u.sequence RETURNING id, sequence",
+            [prefix, environment_id, now, document],
+        )
+        by_sequence = dict((sequence, row_id) for row_id, sequence in cursor.fetchall())
+    return [by_sequence[first + n] for n in range(len(events))]
 
 
 def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> None:

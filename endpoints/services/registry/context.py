@@ -37,6 +37,7 @@ class ApplyContext:
         self.integration_ids: dict[str, str] = {}  # slug -> id
         self.job_ids: dict[str, str] = {}  # slug -> id
         self.version_ids: dict[str, str] = {}  # slug -> registered version id
+        self.existing_version_ids: list[str] = []  # registered versions that this apply did not insert
         self.registration_versions: dict[tuple[str, str], str] = {}  # (slug, version) -> version id
         self.changed_job_ids: set[str] = set()  # jobs whose versions this index disabled
         self.dynamic_trigger_ids: dict[tuple[str, str], str] = {}  # (slug, type) -> id

@@ -78,7 +78,7 @@ def register_versions(ctx: ApplyContext) -> None:
                 "status": JobVersionStatus.ACTIVE,
             }
         )
-    ids = ctx.upsert(
+    upserted = ctx.upsert(
         JobVersion,
         versions,
         on=["job", "version", "environment"],
@@ -95,7 +95,10 @@ def register_versions(ctx: ApplyContext) -> None:
             "concurrency_limit_group",
             "status",
         ],
-    ).ids
+    )
+    ids = upserted.ids
+    # Examples and integration links can only hang off versions that were there before.
+    ctx.existing_version_ids = upserted.existing_ids()
     for job in ctx.jobs:
         version_id = ids[(ctx.job_ids[job.slug], job.version, ctx.environment.id)]
         ctx.version_ids[job.slug] = version_id
@@ -141,9 +144,10 @@ def register_examples(ctx: ApplyContext) -> None:
             )
     if examples:
         ctx.upsert(EventExample, examples, on=["slug", "job_version"], update=["name", "icon", "payload"])
-    ctx.delete_unlisted(
-        EventExample.objects.filter(job_version_id__in=list(ctx.version_ids.values())), ["job_version_id", "slug"], keep
-    )
+    if ctx.existing_version_ids:
+        ctx.delete_unlisted(
+            EventExample.objects.filter(job_version_id__in=ctx.existing_version_ids), ["job_version_id", "slug"], keep
+        )
 
 
 def link_integrations(ctx: ApplyContext) -> None:
@@ -166,9 +170,10 @@ def link_integrations(ctx: ApplyContext) -> None:
             )
     if links:
         ctx.upsert(JobIntegration, links, on=["version", "key"], update=["integration"])
-    ctx.delete_unlisted(
-        JobIntegration.objects.filter(version_id__in=list(ctx.version_ids.values())), ["version_id", "key"], keep
-    )
+    if ctx.existing_version_ids:
+        ctx.delete_unlisted(
+            JobIntegration.objects.filter(version_id__in=ctx.existing_version_ids), ["version_id", "key"], keep
+        )
 
 
 def disable_jobs(ctx: ApplyContext) -> None:
