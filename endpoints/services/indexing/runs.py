@@ -30,6 +30,7 @@ from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, fetch_index_unless, reject_unstorable, store_url, store_versions
 from .lease import Heartbeat, worker_identity
+from .memory import cyclic_gc_paused
 from .retry import retry_delay
 from .unchanged import empty_diff, same_body_candidate, unchanged_since
 
@@ -152,7 +153,7 @@ def _load(index_id: str) -> EndpointIndex:
 
 
 def _perform(index: EndpointIndex) -> None:
-    with Heartbeat(index.id, index.attempts) as heartbeat:
+    with Heartbeat(index.id, index.attempts) as heartbeat, cyclic_gc_paused():
         _fetch_and_apply(index)
     if heartbeat.lost.is_set():
         logger.warning("endpoints.index.lease_lost", extra={"index_id": index.id})
