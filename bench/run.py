@@ -38,6 +38,8 @@ os.environ.update(
         "DJANGO_SECRET_KEY": "bench",
         "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
+        # The production shape (docker-compose.yml): each process keeps a pool of connections.
+        "DATABASE_POOL_MAX_SIZE": "8",
         "CELERY_TASK_DEFAULT_QUEUE": f"kongflow-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
         # The SDK endpoints of the PRODUCTION environment listen on loopback.

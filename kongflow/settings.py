@@ -119,10 +119,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
             "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
         }
-    # Behind PgBouncer in transaction pooling mode: no server-side cursors (and no Django pool).
+    # Behind PgBouncer in transaction pooling mode: no server-side cursors (and no Django pool), and
+    # no prepared statements (psycopg prepares the hot statements Kongflow binds on the server, see
+    # endpoints/db.py; a prepared statement does not follow a transaction to another server connection).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
     )
+    if DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+        _options["prepare_threshold"] = None
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

@@ -102,6 +102,26 @@ def test_many_hook_calls_coalesce_into_one_pending_run(api_client, endpoint):
     assert index.requests == 10
 
 
+def test_a_hook_joining_a_pending_run_costs_two_statements(api_client, endpoint):
+    """The hook's lookup and the join's one UPDATE: a storm of hooks is cheap per request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert api_client.post(hook_url(endpoint)).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.post(hook_url(endpoint)).status_code == 200
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(statements) == 2, statements
+    assert EndpointIndex.objects.get().requests == 2
+
+
+def test_a_hook_for_a_soft_deleted_endpoint_is_still_accepted(api_client, endpoint):
+    """As in the original: the run it requests fails with ENDPOINT_DELETED when it runs."""
+    type(endpoint).objects.filter(id=endpoint.id).update(url=None)
+    assert api_client.post(hook_url(endpoint)).status_code == 200
+    assert EndpointIndex.objects.get().endpoint_id == endpoint.id
+
+
 def test_production_hooks_get_the_default_attempts(api_client, prod_environment):
     from tests.factories import EndpointFactory
 

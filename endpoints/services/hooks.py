@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 
 from endpoints.errors import EndpointNotFound, InvalidHookIdentifier
-from endpoints.models import Endpoint, EndpointIndex, IndexSource
+from endpoints.models import EndpointIndex, IndexSource
+from endpoints.selectors import endpoint_for_hook
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import constant_time_equals
 from endpoints.utils import nul_path
@@ -42,7 +43,7 @@ _GITHUB_META = (
 
 def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str, raw_body: bytes) -> EndpointIndex:
     """Request a HOOK index that runs a few seconds later (deploys settle first)."""
-    endpoint = Endpoint.objects.select_related("environment").filter(environment_id=environment_id, slug=slug).first()
+    endpoint = endpoint_for_hook(environment_id=environment_id, slug=slug)
     if endpoint is None:
         raise EndpointNotFound()
     if not constant_time_equals(endpoint.indexing_hook_identifier or "", hook_identifier):

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from endpoints import metrics
+from endpoints.db import server_binding_cursor
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
 from endpoints.utils import js_iso
 
@@ -121,7 +122,9 @@ def _join_pending(
         "now": timezone.now(),
         "budget": budget,
     }
-    with connection.cursor() as cursor:
+    # Server-side binding: the statement is the same for every join, so psycopg prepares it on
+    # the connection after a few executions (no parse and plan per hook in a storm).
+    with server_binding_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
