@@ -15,6 +15,7 @@ from django.utils import timezone
 from endpoints.db import server_binding_cursor
 from endpoints.ids import _base36, new_id
 from endpoints.models import (
+    DeliveryStatus,
     EventSequence,
     RegistryEvent,
     RuntimeEnvironment,
@@ -82,15 +83,29 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
         if event.type not in EVENT_TYPES:
             raise ValueError(f"Unknown event type {event.type!r}")
     now = timezone.now()
-    first = _allocate(environment.id, len(events))
     env = environment_ref(environment)
-    payloads = [{"sequence": first + offset, "environment": env, **event.data} for offset, event in enumerate(events)]
-    ids = _insert(environment.id, first, events, payloads, now)
+    if connection.vendor == "postgresql":
+        first, ids, subscription_ids = _record_postgresql(environment.id, events, env, now)
+    else:
+        first = _allocate(environment.id, len(events))
+        ids, subscription_ids = ["evt_" + new_id() for _ in events], []
     rows = [
-        _event(ids[offset], environment.id, first + offset, event.type, EVENT_TYPES[event.type], payload, now)
-        for offset, (event, payload) in enumerate(zip(events, payloads, strict=True))
+        _event(
+            ids[offset],
+            environment.id,
+            first + offset,
+            event.type,
+            EVENT_TYPES[event.type],
+            {"sequence": first + offset, "environment": env, **event.data},
+            now,
+        )
+        for offset, event in enumerate(events)
     ]
-    _fan_out(environment.id, rows, now)
+    if connection.vendor != "postgresql":
+        RegistryEvent.objects.bulk_create(rows)
+        subscription_ids = _fan_out(environment.id, rows, now)
+    for subscription_id in subscription_ids:
+        transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
     return rows
 
 
@@ -99,42 +114,71 @@ def _event(*values: Any) -> RegistryEvent:
     return RegistryEvent(*values)  # type: ignore[misc]  # django-stubs types keyword construction only
 
 
-def _insert(
-    environment_id: str, first: int, events: list[NewEvent], payloads: list[dict[str, Any]], now: datetime
-) -> list[str]:
-    """One INSERT for all events; returns their ids in order.
+def _record_sql() -> str:
+    q = connection.ops.quote_name
+    sequences, events = q(EventSequence._meta.db_table), q(RegistryEvent._meta.db_table)
+    deliveries, subscriptions = q(WebhookDelivery._meta.db_table), q(WebhookSubscription._meta.db_table)
+    random_hex = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
+    # Table names are quoted model metadata; every value is a parameter.
+    return (
+        f"WITH seq AS (INSERT INTO {sequences} (environment_id, last_sequence) VALUES (%(env)s, %(count)s) "  # noqa: S608
+        f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {sequences}.last_sequence + %(count)s "
+        "RETURNING last_sequence - %(count)s AS base), "
+        f"ev AS (INSERT INTO {events} (id, environment_id, sequence, type, version, data, occurred_at) "
+        f"SELECT %(event_prefix)s || {random_hex}, %(env)s, seq.base + u.n, u.type, u.version, "
+        "jsonb_build_object('sequence', seq.base + u.n) || u.data, %(now)s "
+        "FROM seq, json_to_recordset(%(events)s::json) AS u(n int8, type text, version int4, data jsonb) "
+        "ORDER BY u.n RETURNING id, sequence, type), "
+        f"fan AS (INSERT INTO {deliveries} (id, subscription_id, event_id, status, attempts, next_attempt_at, "
+        "created_at, updated_at) "
+        f"SELECT %(delivery_prefix)s || {random_hex}, s.id, ev.id, %(pending)s, 0, %(now)s, %(now)s, %(now)s "
+        f"FROM ev JOIN {subscriptions} s ON s.environment_id = %(env)s AND s.is_active "
+        "AND (s.events ? ev.type OR s.events ? '*') ORDER BY s.id, ev.sequence RETURNING subscription_id) "
+        "SELECT ev.sequence, ev.id, NULL FROM ev UNION ALL SELECT NULL, NULL, d.subscription_id "
+        "FROM (SELECT DISTINCT subscription_id FROM fan) d"
+    )
 
-    On PostgreSQL the events travel as one JSON array (one C-speed `json.dumps`, payloads embedded
-    as they are) and ids are made by the statement ("evt_c", 8 base36 characters of time, 16 random
-    hex): an index of hundreds of jobs appends hundreds of events."""
-    if connection.vendor != "postgresql":
-        ids = ["evt_" + new_id() for _ in events]
-        RegistryEvent.objects.bulk_create(
-            _event(ids[n], environment_id, first + n, event.type, EVENT_TYPES[event.type], payloads[n], now)
-            for n, event in enumerate(events)
-        )
-        return ids
-    table = connection.ops.quote_name(RegistryEvent._meta.db_table)
+
+def _record_postgresql(
+    environment_id: str, events: list[NewEvent], env: dict[str, Any], now: datetime
+) -> tuple[int, list[str], list[str]]:
+    """Allocate the sequences, insert the events and their deliveries: one statement.
+
+    The events travel as one JSON array (one C-speed `json.dumps`, payloads embedded as they are),
+    ids are made by the statement ("evt_c"/"c", 8 base36 characters of time, 16 random hex): an
+    index of hundreds of jobs appends hundreds of events. Returns the first sequence, the event ids
+    in order and the subscriptions that got deliveries (sorted)."""
     document = json.dumps(
         [
-            {"sequence": first + n, "type": event.type, "version": EVENT_TYPES[event.type], "data": payloads[n]}
-            for n, event in enumerate(events)
+            {"n": n, "type": event.type, "version": EVENT_TYPES[event.type], "data": {"environment": env, **event.data}}
+            for n, event in enumerate(events, start=1)
         ]
     )
-    prefix = "evt_c" + _base36(int(now.timestamp() * 1000), 8)
+    stamp = _base36(int(now.timestamp() * 1000), 8)
+    params: dict[str, Any] = {
+        "env": environment_id,
+        "count": len(events),
+        "event_prefix": "evt_c" + stamp,
+        "delivery_prefix": "c" + stamp,
+        "now": now,
+        "events": document,
+        "pending": DeliveryStatus.PENDING.value,
+    }
+    by_sequence: dict[int, str] = {}
+    subscription_ids: list[str] = []
     with server_binding_cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (id, environment_id, sequence, type, version, data, occurred_at) "  # noqa: S608
-            "SELECT %s || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), %s, u.sequence, u.type, "
-            "u.version, u.data, %s FROM json_to_recordset(%s::json) AS u(sequence int8, type text, version int4, data "
-            "jsonb) ORDER BY u.sequence RETURNING id, sequence",
-            [prefix, environment_id, now, document],
-        )
-        by_sequence = dict((sequence, row_id) for row_id, sequence in cursor.fetchall())
-    return [by_sequence[first + n] for n in range(len(events))]
+        cursor.execute(_record_sql(), params)
+        for sequence, event_id, subscription_id in cursor.fetchall():
+            if subscription_id is None:
+                by_sequence[sequence] = event_id
+            else:
+                subscription_ids.append(subscription_id)
+    first = min(by_sequence)
+    return first, [by_sequence[first + n] for n in range(len(events))], sorted(subscription_ids)
 
 
-def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> None:
+def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> list[str]:
+    """The deliveries of the events (SQLite); returns the subscriptions that got some, sorted."""
     subscriptions = list(
         WebhookSubscription.objects.filter(environment_id=environment_id, is_active=True).only("id", "events")
     )
@@ -145,7 +189,6 @@ def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> None
         if sub.wants(event.type)
     ]
     if not deliveries:
-        return
+        return []
     WebhookDelivery.objects.bulk_create(deliveries)
-    for subscription_id in sorted({d.subscription_id for d in deliveries}):
-        transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
+    return sorted({d.subscription_id for d in deliveries})

@@ -75,6 +75,10 @@ def endpoint_index_run(*, index_id: str, attempt: int | None = None, lease_owner
 
 
 def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | None:
+    # The common case in one statement: the run is PENDING, due, and this message is for its attempt.
+    now = timezone.now()
+    if _take(index_id, owner, now, attempts=attempt, due=now + timedelta(seconds=EARLY_SLACK_SECONDS)):
+        return _load(index_id)
     row = EndpointIndex.objects.filter(id=index_id).values("status", "run_at", "attempts", "lease_owner").first()
     if row is None:
         return None  # purged
@@ -96,9 +100,28 @@ def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | No
             return None
         time.sleep(early)  # clock skew between hosts: wait it out rather than send another message
         now = timezone.now()
+    claimed = _take(index_id, owner, now, attempts=attempts)
+    if claimed is None:
+        # Another run of this endpoint is STARTED; when it finishes it dispatches this one.
+        _release(index_id, attempts)
+        return None
+    return _load(index_id) if claimed else None
+
+
+def _take(
+    index_id: str, owner: str, now: datetime, *, attempts: int | None, due: datetime | None = None
+) -> bool | None:
+    """PENDING -> STARTED for this attempt (any attempt when None), if due by `due` (when given).
+
+    None when the endpoint already has a STARTED run (its unique constraint)."""
+    pending = EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING)
+    if attempts is not None:
+        pending = pending.filter(attempts=attempts)
+    if due is not None:
+        pending = pending.filter(Q(run_at__isnull=True) | Q(run_at__lte=due))
     try:
         with transaction.atomic():
-            claimed = EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING, attempts=attempts).update(
+            claimed = pending.update(
                 status=IndexStatus.STARTED,
                 attempts=F("attempts") + 1,
                 started_at=now,
@@ -108,12 +131,8 @@ def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | No
                 updated_at=now,
             )
     except IntegrityError:
-        # Another run of this endpoint is STARTED; when it finishes it dispatches this one.
-        _release(index_id, attempts)
         return None
-    if claimed != 1:
-        return None
-    return _load(index_id)
+    return claimed == 1
 
 
 def _release(index_id: str, attempts: int) -> None:
