@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+from endpoints.db import server_binding_cursor
 from endpoints.models import Endpoint, EndpointHealth, IndexStatus
 
 
@@ -55,6 +57,8 @@ def health_next(*, current: HealthState, status: str, at: datetime) -> HealthSta
 def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> HealthTransition | None:
     """Fold one finished run into the endpoint's health (locks the row; call inside the run's
     final transaction). Returns the transition (old -> new), None if the endpoint is gone."""
+    if status == IndexStatus.SUCCESS and connection.vendor == "postgresql":
+        return _record_success(endpoint_id=endpoint_id, at=at)
     # FOR NO KEY UPDATE, the lock a plain UPDATE takes: it waits only for a concurrent registration's
     # upsert (a short transaction), never for the KEY SHARE locks that inserts referencing the
     # endpoint hold; FOR UPDATE would queue behind those and deadlock with concurrent registrations.
@@ -81,3 +85,33 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     )
     new = str(EndpointHealth.DELETED if endpoint.url is None else state.health)
     return HealthTransition(endpoint_id, old, new, state.consecutive_failures, state.failing_since)
+
+
+def _success_sql() -> str:
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    # The sub-select locks the row (see above) and keeps its values from before the UPDATE.
+    return (
+        f"UPDATE {table} AS e SET health = %(health)s, consecutive_failures = 0, failing_since = NULL, "  # noqa: S608
+        "last_success_at = %(at)s, last_index_status = %(status)s, last_index_at = %(at)s "
+        f"FROM (SELECT id, health, url FROM {table} WHERE id = %(id)s FOR NO KEY UPDATE) AS old "
+        "WHERE e.id = old.id RETURNING old.health, old.url IS NULL"
+    )
+
+
+def _record_success(*, endpoint_id: str, at: datetime) -> HealthTransition | None:
+    """A success does not depend on the state before it: one UPDATE that returns the old health."""
+    params: dict[str, Any] = {
+        "id": endpoint_id,
+        "health": EndpointHealth.HEALTHY.value,
+        "status": IndexStatus.SUCCESS.value,
+        "at": at,
+    }
+    with server_binding_cursor() as cursor:
+        cursor.execute(_success_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    old_health, deleted = row
+    old = str(EndpointHealth.DELETED if deleted else old_health)
+    new = str(EndpointHealth.DELETED if deleted else EndpointHealth.HEALTHY)
+    return HealthTransition(endpoint_id, old, new, 0, None)

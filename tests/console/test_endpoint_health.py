@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from endpoints.models import EndpointHealth, IndexSource, IndexStatus
@@ -95,3 +96,24 @@ def test_the_api_endpoint_output_carries_health(auth_client, sdk_basic):
         "lastIndexStatus": None,
         "lastIndexAt": None,
     }
+
+
+@pytest.mark.django_db
+def test_a_success_records_its_transition_from_the_state_before_it():
+    endpoint = factories.EndpointFactory(health=EndpointHealth.FAILING, consecutive_failures=4)
+    now = timezone.now()
+    with transaction.atomic():
+        transition = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
+    assert transition is not None and transition.changed
+    assert (transition.old, transition.new, transition.consecutive_failures) == ("FAILING", "HEALTHY", 0)
+    endpoint.refresh_from_db()
+    assert endpoint.health == EndpointHealth.HEALTHY and endpoint.consecutive_failures == 0
+    assert endpoint.failing_since is None and endpoint.last_success_at == now == endpoint.last_index_at
+
+    again = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=timezone.now())
+    assert again is not None and not again.changed
+
+    type(endpoint).objects.filter(id=endpoint.id).update(url=None)
+    deleted = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=timezone.now())
+    assert deleted is not None and (deleted.old, deleted.new) == ("DELETED", "DELETED")
+    assert endpoint_health_record(endpoint_id="gone", status=IndexStatus.SUCCESS, at=timezone.now()) is None
