@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from endpoints import models as m
 from endpoints.services.registry import registry_changed, registry_generation_current
@@ -120,3 +121,15 @@ def test_a_write_outside_the_apply_bumps_the_generation(endpoint, full):
     assert registry_changed(organization_id=endpoint.organization_id) == 2
     other = factories.EndpointFactory()  # another organization: its own counter
     assert generation(other) == 0
+
+
+@postgresql_only
+def test_foreign_keys_are_checked_before_the_generation_row_is_locked(endpoint, full):
+    """Not in COMMIT, while the organization's row (and later the event sequence) is held."""
+    with CaptureQueriesContext(connection) as queries:
+        index(endpoint, full)
+    sql = [q["sql"] for q in queries.captured_queries]
+    checked = sql.index("SET CONSTRAINTS ALL IMMEDIATE")
+    bumped = next(n for n, statement in enumerate(sql) if "SET registry_generation" in statement)
+    assert checked < bumped
+    assert not any(statement.startswith(("INSERT", "WITH", "DELETE")) for statement in sql[checked:])
