@@ -166,9 +166,8 @@ def _pause_lease(index: EndpointIndex) -> None:
 
 
 def _load(index_id: str) -> EndpointIndex:
-    return EndpointIndex.objects.select_related(
-        "endpoint__environment__organization", "endpoint__environment__project"
-    ).get(id=index_id)
+    # The run's path reads the endpoint and its environment; organization and project by id only.
+    return EndpointIndex.objects.select_related("endpoint__environment").get(id=index_id)
 
 
 def _perform(index: EndpointIndex) -> None:
