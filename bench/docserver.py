@@ -33,6 +33,9 @@ class DocumentServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the
+            # client's delayed ACK (~40 ms a request), which a real SDK endpoint (Node) never does.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

@@ -23,7 +23,10 @@ class Endpoint(TimestampedModel):
     slug = models.CharField(max_length=200)
     # NULL means soft-deleted (§5.9): indexing skips it, re-registering resurrects it.
     url = models.CharField(max_length=2000, null=True, blank=True)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="endpoints")
+    # Indexed by endpoint_environment_slug_unique (environment, slug), which it leads.
+    environment = models.ForeignKey(
+        RuntimeEnvironment, on_delete=models.CASCADE, related_name="endpoints", db_index=False
+    )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="endpoints")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="endpoints")
     indexing_hook_identifier = models.CharField(max_length=10, null=True, blank=True)
@@ -81,7 +84,8 @@ class EndpointIndex(TimestampedModel):
     """One index run. Per endpoint at most one PENDING and one STARTED row exist (constraints):
     requests arriving while one is PENDING join it instead of queueing another."""
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="indexings")
+    # Indexed by endpointindex_endpoint_recent (endpoint, -created_at).
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="indexings", db_index=False)
     source = models.CharField(max_length=10, choices=IndexSource.choices, default=IndexSource.MANUAL)
     source_data = models.JSONField(null=True, blank=True)
     reason = models.TextField(null=True, blank=True)

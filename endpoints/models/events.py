@@ -30,7 +30,10 @@ class RegistryEvent(models.Model):
     """One outbox row, written in the same transaction as the change it describes."""
 
     id = models.CharField(primary_key=True, max_length=40, editable=False)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="registry_events")
+    # Indexed by the (environment, sequence) constraint.
+    environment = models.ForeignKey(
+        RuntimeEnvironment, on_delete=models.CASCADE, related_name="registry_events", db_index=False
+    )
     sequence = models.BigIntegerField()
     type = models.CharField(max_length=64)
     version = models.PositiveSmallIntegerField(default=1, help_text="Version of this type's payload.")
@@ -48,7 +51,10 @@ class RegistryEvent(models.Model):
 
 
 class WebhookSubscription(TimestampedModel):
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="webhook_subscriptions")
+    # Indexed by webhooksub_environment_active, which it leads.
+    environment = models.ForeignKey(
+        RuntimeEnvironment, on_delete=models.CASCADE, related_name="webhook_subscriptions", db_index=False
+    )
     url = models.CharField(max_length=2000)
     events = models.JSONField(default=list, help_text='Event types delivered, or ["*"] for all.')
     description = models.CharField(max_length=500, blank=True, default="")
@@ -82,7 +88,10 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(TimestampedModel):
     """One event for one subscription. Sent in event order per subscription; retried on its own row."""
 
-    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by webhookdelivery_subscription_event (subscription, event), which it leads.
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     event = models.ForeignKey(RegistryEvent, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -111,7 +120,8 @@ class WebhookDelivery(TimestampedModel):
 class WebhookAttempt(models.Model):
     """One HTTP attempt of a delivery, as the receiver answered it (history: never edited)."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    # Indexed by webhookattempt_delivery, which it leads.
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows", db_index=False)
     started_at = models.DateTimeField()
     succeeded = models.BooleanField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -63,7 +63,10 @@ class Integration(TimestampedModel):
     auth_source = models.CharField(max_length=10, choices=AuthSource.choices, default=AuthSource.HOSTED)
     connection_type = models.CharField(max_length=10, choices=ConnectionType.choices, default=ConnectionType.DEVELOPER)
     definition = models.ForeignKey(IntegrationDefinition, on_delete=models.PROTECT, related_name="integrations")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="integrations")
+    # Indexed by integration_org_slug_unique (organization, slug), which it leads.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="integrations", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="integration_org_slug_unique")]
@@ -79,7 +82,8 @@ class Job(TimestampedModel):
     title = models.CharField(max_length=500)
     internal = models.BooleanField(default=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    # Indexed by the (project, slug) constraint: an index of its own would only cost writes.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -92,7 +96,8 @@ class Job(TimestampedModel):
 class ConcurrencyLimitGroup(TimestampedModel):
     name = models.CharField(max_length=200)
     concurrency_limit = models.PositiveIntegerField()
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
+    # Indexed by concurrencygroup_env_name_unique (environment, name), which it leads.
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["environment", "name"], name="concurrencygroup_env_name_unique")]
@@ -105,8 +110,9 @@ class JobVersion(TimestampedModel):
     properties = models.JSONField(null=True, blank=True)
     trigger_link = models.TextField(null=True, blank=True)
     trigger_help = models.JSONField(null=True, blank=True)
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="job_versions")
+    # Both indexed by what they lead: (job, version, environment) and (endpoint, status).
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="job_versions", db_index=False)
     environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="job_versions")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -134,7 +140,8 @@ class JobAlias(TimestampedModel):
     name = models.CharField(max_length=50, default="latest")
     value = models.CharField(max_length=100)
     version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="aliases")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="aliases")
+    # Indexed by the (job, environment, name) constraint.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="aliases", db_index=False)
     environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
@@ -145,7 +152,8 @@ class JobAlias(TimestampedModel):
 
 class JobIntegration(TimestampedModel):
     key = models.CharField(max_length=200)
-    version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="integrations")
+    # Indexed by the (version, key) constraint.
+    version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="integrations", db_index=False)
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="job_integrations")
 
@@ -188,7 +196,8 @@ class EventDispatcher(TimestampedModel):
 class DynamicTrigger(TimestampedModel):
     type = models.CharField(max_length=10, choices=DynamicTriggerType.choices, default=DynamicTriggerType.EVENT)
     slug = models.CharField(max_length=200)
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="dynamic_triggers")
+    # Indexed by dynamictrigger_endpoint_slug_type_unique, which it leads.
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="dynamic_triggers", db_index=False)
     source_registration_job = models.ForeignKey(
         JobVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -285,8 +294,12 @@ class TriggerHttpEndpointEnvironment(TimestampedModel):
     immediate_response_filter = models.JSONField(null=True, blank=True)
     skip_triggering_runs = models.BooleanField(default=False)
     source = models.CharField(max_length=200)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="http_endpoint_environments")
+    # Indexed by httpendpointenv_env_unique, which it leads.
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed by httpendpointenv_endpoint_unique, which it leads.
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="http_endpoint_environments", db_index=False
+    )
     http_endpoint = models.ForeignKey(TriggerHttpEndpoint, on_delete=models.CASCADE, related_name="environments")
 
     class Meta:
@@ -313,7 +326,8 @@ class WebhookEnvironment(TimestampedModel):
     config = models.JSONField(null=True, blank=True)
     desired_config = models.JSONField(null=True, blank=True)
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="webhook_environments")
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
+    # Indexed by webhookenv_env_webhook_unique, which it leads.
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_index=False)
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="environments")
 
     class Meta:

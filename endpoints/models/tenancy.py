@@ -59,7 +59,8 @@ class RuntimeEnvironment(TimestampedModel):
     api_key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     auto_enable_internal_sources = models.BooleanField(default=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="environments")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
+    # Indexed by environment_project_slug_unique, which it leads.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments", db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "slug"], name="environment_project_slug_unique")]
