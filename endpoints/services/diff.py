@@ -33,15 +33,33 @@ def _item_key(item: Any) -> str | None:
 def _canonical(value: Any) -> Any:
     """Sort lists whose items all carry an id/key by that id/key. Other lists keep their order: it can
     matter (display properties, `$between` bounds). Dict keys are sorted by `json.dumps(sort_keys=True)`,
-    so only containers are walked (scalars are returned as they are, without a call each)."""
+    so only containers are walked, and a container is copied only when something inside it moves
+    (an SDK document is mostly in order already: the walk then allocates almost nothing)."""
     if isinstance(value, dict):
-        return {key: _canonical(item) if isinstance(item, dict | list) else item for key, item in value.items()}
+        copied: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                new = _canonical(item)
+                if new is not item:
+                    if copied is None:
+                        copied = dict(value)
+                    copied[key] = new
+        return value if copied is None else copied
     if isinstance(value, list):
-        items = [_canonical(item) if isinstance(item, dict | list) else item for item in value]
-        keys = [_item_key(item) for item in items]
-        if items and all(key is not None for key in keys):
-            present = cast(list[str], keys)  # none is None (checked above)
-            return [item for _, item in sorted(zip(present, items, strict=True), key=lambda pair: pair[0])]
+        items = value
+        for position, item in enumerate(value):
+            if isinstance(item, dict | list):
+                new = _canonical(item)
+                if new is not item:
+                    if items is value:
+                        items = list(value)
+                    items[position] = new
+        if items and isinstance(items[0], dict):
+            keys = [_item_key(item) for item in items]
+            if all(key is not None for key in keys):
+                present = cast(list[str], keys)  # none is None (checked above)
+                if present != sorted(present):
+                    return [item for _, item in sorted(zip(present, items, strict=True), key=lambda pair: pair[0])]
         return items
     return value
 
