@@ -426,21 +426,21 @@ def median_storm(run: Callable[[], tuple[float, list[float], int]]) -> tuple[flo
 
 
 @contextmanager
-def lock_wait_sampler() -> Iterator[list[int]]:
-    """Samples, every 20 ms, how many backends of the bench database wait on a lock."""
+def lock_wait_sampler() -> Iterator[list[list[str]]]:
+    """Samples, every 20 ms, the statements of the bench database's backends waiting on a lock."""
     import psycopg
 
-    samples: list[int] = []
+    samples: list[list[str]] = []
     stop = threading.Event()
 
     def sample() -> None:
         with psycopg.connect(DB_URL, autocommit=True) as conn:
             while not stop.is_set():
-                (waiting,) = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'"
-                ).fetchone()  # type: ignore[misc]
-                samples.append(waiting)
+                rows = conn.execute(
+                    "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                ).fetchall()
+                samples.append([row[0] for row in rows])
                 stop.wait(0.02)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -450,6 +450,15 @@ def lock_wait_sampler() -> Iterator[list[int]]:
     finally:
         stop.set()
         thread.join()
+
+
+def waits(samples: list[list[str]]) -> str:
+    """How many samples saw a backend waiting on a lock, and on which statements."""
+    waiting = [sample for sample in samples if sample]
+    if not waiting:
+        return f"samples with a backend waiting on a lock: 0/{len(samples)}"
+    statements = sorted({statement for sample in waiting for statement in sample})
+    return f"samples with a backend waiting on a lock: {len(waiting)}/{len(samples)} (on: {'; '.join(statements)})"
 
 
 def index_all(endpoints: list[Any], timeout: float = 600) -> float:
@@ -472,13 +481,15 @@ def bench_workers(template: dict[str, Any], endpoints: int, reindexed: int) -> N
 
     print("workers", flush=True)
     with DocumentServer() as server:
-        for processes in (1, 2):
+        # One organization for all endpoints (they share its registry generation row and their
+        # environment's event sequence row), then one organization per endpoint.
+        for processes, shared in ((1, True), (2, True), (2, False)):
             env = new_environment()
             targets = []
             for k in range(endpoints):
-                name = f"w{processes}-{k}"
+                name = f"w{processes}{'s' if shared else 'o'}-{k}"
                 server.documents[name] = renamed(template, name, "1.0.0")
-                targets.append(new_endpoint(env, name, f"{server.url}/{name}"))
+                targets.append(new_endpoint(env if shared else new_environment(), name, f"{server.url}/{name}"))
             with worker(processes):
                 index_all(targets[:1])  # the worker is up
                 with lock_wait_sampler() as samples:
@@ -486,9 +497,9 @@ def bench_workers(template: dict[str, Any], endpoints: int, reindexed: int) -> N
             jobs = len(template["jobs"])
             row(
                 f"worker throughput, {endpoints - 1} endpoints x {jobs} jobs (first indexes)",
-                f"{processes} process{'es' if processes > 1 else ''}",
-                f"{(endpoints - 1) / elapsed:.1f} idx/s; samples with a backend waiting on a lock: "
-                f"{sum(1 for s in samples if s)}/{len(samples)}",
+                f"{processes} process{'es' if processes > 1 else ''}, "
+                + ("one organization" if shared else "one organization per endpoint"),
+                f"{(endpoints - 1) / elapsed:.1f} idx/s; {waits(samples)}",
             )
 
         env = new_environment()
