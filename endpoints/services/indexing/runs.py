@@ -119,17 +119,21 @@ def _take(
         pending = pending.filter(attempts=attempts)
     if due is not None:
         pending = pending.filter(Q(run_at__isnull=True) | Q(run_at__lte=due))
+    values = {
+        "status": IndexStatus.STARTED,
+        "attempts": F("attempts") + 1,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker": worker_identity(),
+        "lease_owner": owner,
+        "updated_at": now,
+    }
     try:
-        with transaction.atomic():
-            claimed = pending.update(
-                status=IndexStatus.STARTED,
-                attempts=F("attempts") + 1,
-                started_at=now,
-                heartbeat_at=now,
-                worker=worker_identity(),
-                lease_owner=owner,
-                updated_at=now,
-            )
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint: the violation must not abort the caller's transaction
+                claimed = pending.update(**values)
+        else:
+            claimed = pending.update(**values)  # one statement, its own transaction
     except IntegrityError:
         return None
     return claimed == 1
@@ -166,8 +170,13 @@ def _pause_lease(index: EndpointIndex) -> None:
 
 
 def _load(index_id: str) -> EndpointIndex:
-    # The run's path reads the endpoint and its environment; organization and project by id only.
-    return EndpointIndex.objects.select_related("endpoint__environment").get(id=index_id)
+    # The run's path reads the endpoint and its environment (organization and project by id only),
+    # and none of the run's own documents: they are written, never read, by the run.
+    return (
+        EndpointIndex.objects.select_related("endpoint__environment")
+        .defer("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
+        .get(id=index_id)
+    )
 
 
 def _perform(index: EndpointIndex) -> None:
