@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models import Count, F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from endpoints.db import server_binding_cursor
@@ -79,6 +80,39 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
         return EndpointIndex.objects.get(id=index_id, endpoint__environment=environment)
     except EndpointIndex.DoesNotExist:
         raise EndpointIndexNotFound() from None
+
+
+# What a run needs of the endpoint's latest SUCCESS run (its document is loaded on first access).
+_PREVIOUS_FIELDS = ("id", "document_hash", "body_hash", "registry_generation", "stats")
+
+
+def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointIndex | None]:
+    """A claimed run with its endpoint and environment, and the endpoint's latest SUCCESS run (as
+    :func:`endpoint_index_latest_success` with the organization's current registry generation), in
+    one query. None of the run's own documents are loaded: a run writes them, never reads them."""
+    latest = (
+        EndpointIndex.objects.filter(endpoint_id=OuterRef("endpoint_id"), status=IndexStatus.SUCCESS)
+        .order_by("-created_at")
+        .values(run=JSONObject(**{name: name for name in _PREVIOUS_FIELDS}))[:1]
+    )
+    generation = Organization.objects.filter(id=OuterRef("endpoint__organization_id")).values("registry_generation")
+    index = (
+        EndpointIndex.objects.select_related("endpoint__environment")
+        .defer("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
+        .annotate(
+            latest_success=Subquery(latest, output_field=JSONField()),
+            registry_generation_now=Subquery(generation[:1]),
+        )
+        .get(id=index_id)
+    )
+    found = index.latest_success
+    if found is None:
+        return index, None
+    # `from_db` takes the values in the model's field order.
+    names = [field.attname for field in EndpointIndex._meta.concrete_fields if field.attname in _PREVIOUS_FIELDS]
+    previous = EndpointIndex.from_db(index._state.db, names, [found[name] for name in names])
+    previous.registry_generation_now = index.registry_generation_now  # type: ignore[attr-defined]
+    return index, previous
 
 
 def endpoint_index_latest_success(*, endpoint_id: str, organization_id: str | None = None) -> EndpointIndex | None:

@@ -115,3 +115,34 @@ def test_a_forced_run_never_skips(prod_sdk_environment):
     assert touched_registry(queries)
     assert forced.stats == first.stats
     assert forced.registry_generation == first.registry_generation  # nothing was written
+
+
+def test_a_claimed_run_comes_with_the_latest_success_the_selector_returns(db):
+    """`endpoint_index_for_run` reads the run and the endpoint's latest SUCCESS run in one query."""
+    from endpoints.selectors import endpoint_index_for_run, endpoint_index_latest_success
+
+    endpoint = factories.EndpointFactory()
+    older = factories.EndpointIndexFactory(endpoint=endpoint, status=IndexStatus.SUCCESS, document_hash="a" * 64)
+    latest = factories.EndpointIndexFactory(
+        endpoint=endpoint,
+        status=IndexStatus.SUCCESS,
+        document_hash="b" * 64,
+        body_hash="c" * 64,
+        registry_generation=3,
+        stats={"jobs": 2},
+        data={"jobs": []},
+    )
+    factories.EndpointIndexFactory(endpoint=endpoint, status=IndexStatus.FAILURE)
+    run = factories.EndpointIndexFactory(endpoint=endpoint, status=IndexStatus.STARTED)
+    assert older.created_at < latest.created_at
+    with CaptureQueriesContext(connection) as queries:
+        index, previous = endpoint_index_for_run(index_id=run.id)
+    assert len(queries) == 1 and index.id == run.id and index.endpoint.environment.id
+    expected = endpoint_index_latest_success(endpoint_id=endpoint.id, organization_id=endpoint.organization_id)
+    assert previous is not None and expected is not None and previous.id == latest.id == expected.id
+    for name in ("document_hash", "body_hash", "registry_generation", "stats", "registry_generation_now"):
+        assert getattr(previous, name) == getattr(expected, name), name
+    assert previous.data == {"jobs": []}  # loaded on first access
+
+    lonely = factories.EndpointIndexFactory(status=IndexStatus.STARTED)
+    assert endpoint_index_for_run(index_id=lonely.id)[1] is None

@@ -19,7 +19,7 @@ from endpointapi import IndexUnchanged
 from endpoints import metrics
 from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
-from endpoints.selectors import endpoint_index_latest_success
+from endpoints.selectors import endpoint_index_for_run
 from endpoints.services.diff import document_diff, document_hash
 from endpoints.services.events.recording import record_index_failed, record_index_succeeded, record_index_unchanged
 from endpoints.services.health import endpoint_health_record
@@ -170,13 +170,9 @@ def _pause_lease(index: EndpointIndex) -> None:
 
 
 def _load(index_id: str) -> EndpointIndex:
-    # The run's path reads the endpoint and its environment (organization and project by id only),
-    # and none of the run's own documents: they are written, never read, by the run.
-    return (
-        EndpointIndex.objects.select_related("endpoint__environment")
-        .defer("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
-        .get(id=index_id)
-    )
+    index, previous = endpoint_index_for_run(index_id=index_id)
+    index.previous_success = previous  # type: ignore[attr-defined]  # read once by `_fetch_and_apply`
+    return index
 
 
 def _perform(index: EndpointIndex) -> None:
@@ -189,7 +185,7 @@ def _perform(index: EndpointIndex) -> None:
 def _fetch_and_apply(index: EndpointIndex) -> None:
     endpoint = index.endpoint
     # No other run of the endpoint is STARTED: this stays its latest SUCCESS until this run ends.
-    previous = endpoint_index_latest_success(endpoint_id=endpoint.id, organization_id=endpoint.organization_id)
+    previous: EndpointIndex | None = index.previous_success  # type: ignore[attr-defined]  # see `_load`
     known_body = same_body_candidate(index=index, previous=previous)
     fetched = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
     result = fetched.result
