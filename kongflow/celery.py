@@ -10,6 +10,40 @@ from kongflow.logging import bind_context, clear_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongflow.settings")
 
+
+
+def _closed_redis_connection_is_a_connection_error() -> None:
+    """Work around a kombu crash that takes the whole worker down when Redis goes away.
+
+    When the broker connection is lost while the worker holds unacknowledged messages (always, with
+    `acks_late` under load), Celery closes the connection; closing the channel restores those
+    messages through a client kombu has already dropped, and `Channel._connparams` fails with
+    `AttributeError: 'NoneType' object has no attribute 'hostname'`, which Celery reports as an
+    "Unrecoverable error" and exits on (seen in tests/integration/test_faults.py; kombu 5.7). Raised
+    as the connection error it is, kombu's close ignores it and the consumer reconnects. The
+    messages it could not restore are not lost: they stay in Redis's unacked set (restored after the
+    visibility timeout), and the runs they carried are re-sent by the sweeper in any case.
+    """
+    try:
+        from kombu.transport import redis as kombu_redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+    except ImportError:  # pragma: no cover - the redis transport is a dependency
+        return
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "_kongflow", False):
+        return
+
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if getattr(self.connection, "client", None) is None:
+            raise RedisConnectionError("The broker connection is closed")
+        return original(self, asynchronous=asynchronous)  # type: ignore[no-untyped-call]  # kombu: unannotated
+
+    _connparams._kongflow = True  # type: ignore[attr-defined]
+    kombu_redis.Channel._connparams = _connparams  # type: ignore[method-assign]
+
+
+_closed_redis_connection_is_a_connection_error()
+
 app = Celery("kongflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
