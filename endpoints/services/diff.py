@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, cast
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+C = TypeVar("C", dict[str, Any], list[Any])
 
 # Collection name -> the key that identifies an item in it.
 COLLECTIONS: dict[str, str] = {
@@ -36,24 +39,9 @@ def _canonical(value: Any) -> Any:
     so only containers are walked, and a container is copied only when something inside it moves
     (an SDK document is mostly in order already: the walk then allocates almost nothing)."""
     if isinstance(value, dict):
-        copied: dict[str, Any] | None = None
-        for key, item in value.items():
-            if isinstance(item, dict | list):
-                new = _canonical(item)
-                if new is not item:
-                    if copied is None:
-                        copied = dict(value)
-                    copied[key] = new
-        return value if copied is None else copied
+        return _with_children(value, value.items(), dict)
     if isinstance(value, list):
-        items = value
-        for position, item in enumerate(value):
-            if isinstance(item, dict | list):
-                new = _canonical(item)
-                if new is not item:
-                    if items is value:
-                        items = list(value)
-                    items[position] = new
+        items = _with_children(value, enumerate(value), list)
         if items and isinstance(items[0], dict):
             keys = [_item_key(item) for item in items]
             if all(key is not None for key in keys):
@@ -62,6 +50,19 @@ def _canonical(value: Any) -> Any:
                     return [item for _, item in sorted(zip(present, items, strict=True), key=lambda pair: pair[0])]
         return items
     return value
+
+
+def _with_children(container: C, children: Iterable[tuple[Any, Any]], copy: Callable[[C], C]) -> C:
+    """`container` with its container children made canonical: itself when none moved, else a copy."""
+    copied: Any = None
+    for position, item in children:
+        if isinstance(item, dict | list):
+            new = _canonical(item)
+            if new is not item:
+                if copied is None:
+                    copied = copy(container)
+                copied[position] = new
+    return container if copied is None else cast(C, copied)
 
 
 def _canonical_json(value: Any) -> str:
