@@ -22,9 +22,14 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="module")
-def celery_worker(django_db_setup):
+def celery_worker(request, django_db_setup):
     """One worker per module, consuming this session's own queue; stopped before the next module,
-    whose tests may need workers of their own (recovery) and no stray consumer."""
+    whose tests may need workers of their own (recovery) and no stray consumer.
+
+    Modules marked `own_workers` start (or play) their workers themselves: no shared one."""
+    if request.node.get_closest_marker("own_workers"):
+        yield None
+        return
     assert_no_consumer()
     purge_queue()
     worker = Worker().start()
@@ -36,3 +41,11 @@ def celery_worker(django_db_setup):
 @pytest.fixture
 def live_api(live_server, celery_worker):
     return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_worker(request):
+    """In `own_workers` modules, each test starts with no worker of an earlier test consuming."""
+    if request.node.get_closest_marker("own_workers"):
+        request.getfixturevalue("django_db_setup")
+        assert_no_consumer()

@@ -29,20 +29,12 @@ from tests.support.redis_server import OwnRedis
 from tests.support.sdk import sdk_endpoint
 from tests.support.waiting import wait_for
 from tests.support.web import WebProcess
-from tests.support.worker import Worker, assert_no_consumer, wait_for_status
+from tests.support.worker import Worker, wait_for_status
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup):
-    """Override: this module runs its own workers."""
-    return None
+# This module starts (or plays) its own workers: no shared one (see conftest).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 
 
-@pytest.fixture(autouse=True)
-def _no_other_worker(django_db_setup):
-    assert_no_consumer()
 
 
 def worker_connections(application_name: str) -> list[int]:

@@ -13,20 +13,12 @@ from tests.conftest import DEV_KEY, PROD_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.sdk import sdk_endpoint
 from tests.support.web import WebProcess
-from tests.support.worker import Worker, assert_no_consumer, wait_for_status
+from tests.support.worker import Worker, wait_for_status
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup):
-    """Override: this module runs its own workers (with beat and fast recovery)."""
-    return None
+# This module starts (or plays) its own workers: no shared one (see conftest).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 
 
-@pytest.fixture(autouse=True)
-def _no_other_worker(django_db_setup):
-    assert_no_consumer()
 
 
 def test_registration_while_the_broker_is_down_is_indexed_once_it_is_back(dev_environment, sdk_basic):

@@ -29,18 +29,14 @@ from tests import factories
 from tests.support.misbehaving import VALID_DOCUMENT, MisbehavingEndpoint
 from tests.support.worker import assert_no_consumer, purge_queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# This module starts (or plays) its own workers: no shared one (see conftest).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 
 # Two hours per step: longer than any retry backoff (5 min at most), so each attempt of a failing
 # run takes one step; the recurring index runs every 4 hours, the sweeper and the purge every step.
 STEP = timedelta(hours=2)
 TIMESTAMPS = ("created_at", "updated_at", "run_at", "dispatched_at", "started_at", "finished_at", "heartbeat_at")
 
-
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup):
-    """Override: no worker, this test consumes the queue itself."""
-    return None
 
 
 @dataclass

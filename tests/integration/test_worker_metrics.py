@@ -11,13 +11,9 @@ from tests import factories
 from tests.support.web import free_port
 from tests.support.worker import Worker, assert_no_consumer, wait_for, wait_for_status
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# This module starts (or plays) its own workers: no shared one (see conftest).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 
-
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup):
-    """Override: this module runs its own worker, with metrics."""
-    return None
 
 
 def sample(body: str, name: str, **labels: str) -> float:
