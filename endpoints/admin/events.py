@@ -6,7 +6,6 @@ Imported from `endpoints/admin.py`; it does not import that module (no cycle whe
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -22,20 +21,8 @@ from endpoints.services import events
 from endpoints.services.events.signing import mask_secret
 from endpoints.services.events.subscriptions import validate_events, validate_url
 
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-def _pretty(value: Any) -> str:
-    return format_html("<details open><summary>JSON</summary><pre>{}</pre></details>", json.dumps(value, indent=2))
+from .runs import ReadOnlyAdmin
+from .widgets import pretty_json
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -154,7 +141,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_ReadOnly):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "event_type",
@@ -189,7 +176,7 @@ class WebhookDeliveryAdmin(_ReadOnly):
 
 
 @admin.register(RegistryEvent)
-class RegistryEventAdmin(_ReadOnly):
+class RegistryEventAdmin(ReadOnlyAdmin):
     list_display = ("sequence", "type", "environment", "occurred_at")
     list_filter = ("type", "environment__type")
     list_select_related = ("environment",)
@@ -201,4 +188,4 @@ class RegistryEventAdmin(_ReadOnly):
 
     @admin.display(description="Data")
     def pretty_data(self, obj: RegistryEvent) -> str:
-        return _pretty(obj.data)
+        return pretty_json(obj.data, open_=True)
