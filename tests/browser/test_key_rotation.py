@@ -8,13 +8,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
 
 from endpoints.services.registration import endpoint_register
 from tests import factories
 from tests.conftest import DEV_KEY
 from tests.support.browser import chromium, require_chromium
+from tests.support.web import register_endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,12 +51,7 @@ def test_an_operator_rotates_a_key_and_sees_the_grace_state(page, live_server, s
     assert "keeps working until" in page.inner_text("#kf-grace-until")
 
     # The CLI re-registers with the new key while the endpoint still runs with the old one.
-    response = requests.post(
-        f"{live_server.url}/api/v1/endpoints",
-        json={"id": "my-endpoint", "url": sdk_basic.url},
-        headers={"Authorization": f"Bearer {new_key}"},
-        timeout=30,
-    )
+    response = register_endpoint(live_server.url, slug="my-endpoint", url=sdk_basic.url, api_key=new_key, timeout=30)
     assert response.status_code == 200, response.text
 
     page.click("#kf-back")

@@ -14,7 +14,7 @@ from tests.integration.conftest import FAST_RECOVERY
 from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_for
-from tests.support.web import WebProcess
+from tests.support.web import WebProcess, register_endpoint
 from tests.support.worker import Worker, assert_no_consumer, purge_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -147,12 +147,7 @@ def test_events_committed_while_the_broker_is_down_are_delivered_by_the_sweeper(
             environment=dev_environment, url=receiver.url, events=["*"], secret=generate_secret()
         )
         with WebProcess(env={"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}) as web:
-            response = requests.post(
-                f"{web.url}/api/v1/endpoints",
-                json={"id": "my-endpoint", "url": sdk_basic.url},
-                headers={"Authorization": f"Bearer {DEV_KEY}"},
-                timeout=60,
-            )
+            response = register_endpoint(web.url, slug="my-endpoint", url=sdk_basic.url, api_key=DEV_KEY)
         assert response.status_code == 200, response.text
         assert "events.delivery.dispatch_failed" in web.log_path.read_text()
         # the beat sweepers re-dispatch the index and the deliveries

@@ -15,7 +15,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from django.db import connection
 
 from endpoints.models import EndpointIndex, HousekeepingRun, IndexSource, IndexStatus, Job
@@ -28,7 +27,7 @@ from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.redis_server import OwnRedis
 from tests.support.sdk import sdk_endpoint
 from tests.support.waiting import wait_for
-from tests.support.web import WebProcess
+from tests.support.web import WebProcess, register_endpoint
 from tests.support.worker import Worker, wait_for_status
 
 # This module starts (or plays) its own workers: no shared one (see conftest).
@@ -105,14 +104,8 @@ def test_redis_restarted_during_a_burst_of_registrations_every_run_succeeds(prod
             with WebProcess(env=env) as web:
 
                 def register(n: int) -> int:
-                    slug = ids[n % len(ids)]
-                    response = requests.post(
-                        f"{web.url}/api/v1/endpoints",
-                        json={"id": slug, "url": urls[n % len(ids)]},
-                        headers={"Authorization": f"Bearer {PROD_KEY}"},
-                        timeout=60,
-                    )
-                    return response.status_code
+                    slug, url = ids[n % len(ids)], urls[n % len(ids)]
+                    return register_endpoint(web.url, slug=slug, url=url, api_key=PROD_KEY).status_code
 
                 statuses = [register(n) for n in range(20)]
                 broker.restart()  # every queued or unacked message is gone

@@ -4,7 +4,6 @@ import json
 import time
 
 import pytest
-import requests
 
 from endpoints.models import EndpointIndex, IndexSource, IndexStatus
 from endpoints.services.indexing import endpoint_index_request
@@ -12,7 +11,7 @@ from tests import factories
 from tests.conftest import DEV_KEY, PROD_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.sdk import sdk_endpoint
-from tests.support.web import WebProcess
+from tests.support.web import WebProcess, register_endpoint
 from tests.support.worker import Worker, wait_for_status
 
 # This module starts (or plays) its own workers: no shared one (see conftest).
@@ -23,12 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 
 def test_registration_while_the_broker_is_down_is_indexed_once_it_is_back(dev_environment, sdk_basic):
     with WebProcess(env={"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}) as web:
-        response = requests.post(
-            f"{web.url}/api/v1/endpoints",
-            json={"id": "my-endpoint", "url": sdk_basic.url},
-            headers={"Authorization": f"Bearer {DEV_KEY}"},
-            timeout=60,
-        )
+        response = register_endpoint(web.url, slug="my-endpoint", url=sdk_basic.url, api_key=DEV_KEY)
     assert response.status_code == 200, response.text
     index = EndpointIndex.objects.get(id=response.json()["endpointIndex"]["id"])
     assert index.status == IndexStatus.PENDING  # the row survived the failed dispatch

@@ -16,6 +16,16 @@ from tests.support.worker import wait_for
 REPO = Path(__file__).resolve().parents[2]
 
 
+def register_endpoint(base_url: str, *, slug: str, url: str, api_key: str, timeout: float = 60) -> requests.Response:
+    """POST /api/v1/endpoints as the CLI does, against a web process or live server at `base_url`."""
+    return requests.post(
+        f"{base_url}/api/v1/endpoints",
+        json={"id": slug, "url": url},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
