@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from itertools import islice
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Count, F, JSONField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import JSONObject
+from django.db import connection
+from django.db.models import Count, F, Field, Model, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from endpoints.db import server_binding_cursor
@@ -16,6 +19,8 @@ from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
 from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, Organization, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
+
+M = TypeVar("M", bound=Model)
 
 
 def environment_for_api_key(api_key: str) -> RuntimeEnvironment | None:
@@ -84,34 +89,98 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
 
 # What a run needs of the endpoint's latest SUCCESS run (its document is loaded on first access).
 _PREVIOUS_FIELDS = ("id", "document_hash", "body_hash", "registry_generation", "stats")
+# The run's own documents: a run writes them, never reads them.
+_RUN_DEFERRED = ("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Fields read by a hand-written statement, with the converters the ORM would apply to them."""
+
+    fields: list[Field[Any, Any]]
+    converters: list[list[Any]]
+
+    @classmethod
+    def of(cls, fields: Iterable[Field[Any, Any]]) -> _Columns:
+        # In the model's field order: the order `Model.from_db` takes values in.
+        chosen = sorted(fields, key=lambda field: field.model._meta.concrete_fields.index(field))
+        converters = []
+        for field in chosen:
+            col = field.get_col(field.model._meta.db_table)
+            converters.append(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        return cls(chosen, converters)
+
+    def instance(self, model: type[M], values: Iterable[Any]) -> M:
+        converted = []
+        for field, value, converters in zip(self.fields, values, self.converters, strict=True):
+            for converter in converters:
+                value = converter(value, field, connection)
+            converted.append(value)
+        return model.from_db(connection.alias, [field.attname for field in self.fields], converted)
+
+
+@dataclass(frozen=True)
+class _RunStatement:
+    sql: str
+    index: _Columns
+    endpoint: _Columns
+    environment: _Columns
+    previous: _Columns
+
+
+@cache
+def _run_statement(vendor: str) -> _RunStatement:
+    """`endpoint_index_for_run`'s statement, built once per process (and database vendor) from the
+    models' metadata: compiling the equivalent ORM query cost more than running it."""
+    q = connection.ops.quote_name
+
+    def columns(alias: str, of: _Columns) -> list[str]:
+        return [f"{alias}.{q(str(field.column))}" for field in of.fields]
+
+    index = _Columns.of(f for f in EndpointIndex._meta.concrete_fields if f.attname not in _RUN_DEFERRED)
+    endpoint = _Columns.of(Endpoint._meta.concrete_fields)
+    environment = _Columns.of(RuntimeEnvironment._meta.concrete_fields)
+    previous = _Columns.of(EndpointIndex._meta.get_field(name) for name in _PREVIOUS_FIELDS)  # type: ignore[misc]
+    runs, organizations = q(EndpointIndex._meta.db_table), q(Organization._meta.db_table)
+    # One probe of endpointindex_endpoint_recent per column of the latest SUCCESS run.
+    latest = [
+        f"(SELECT {column} FROM {runs} s WHERE s.endpoint_id = i.endpoint_id "  # noqa: S608 - quoted model metadata
+        "AND s.status = %(success)s ORDER BY s.created_at DESC LIMIT 1)"
+        for column in columns("s", previous)
+    ]
+    select = [*columns("i", index), *columns("e", endpoint), *columns("v", environment), *latest]
+    generation = f"(SELECT o.registry_generation FROM {organizations} o WHERE o.id = e.organization_id)"  # noqa: S608
+    sql = (
+        f"SELECT {', '.join(select)}, {generation} FROM {runs} i "  # noqa: S608 - quoted model metadata
+        f"JOIN {q(Endpoint._meta.db_table)} e ON e.id = i.endpoint_id "
+        f"JOIN {q(RuntimeEnvironment._meta.db_table)} v ON v.id = e.environment_id WHERE i.id = %(index)s"
+    )
+    return _RunStatement(sql, index, endpoint, environment, previous)
 
 
 def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointIndex | None]:
     """A claimed run with its endpoint and environment, and the endpoint's latest SUCCESS run (as
     :func:`endpoint_index_latest_success` with the organization's current registry generation), in
-    one query. None of the run's own documents are loaded: a run writes them, never reads them."""
-    latest = (
-        EndpointIndex.objects.filter(endpoint_id=OuterRef("endpoint_id"), status=IndexStatus.SUCCESS)
-        .order_by("-created_at")
-        .values(run=JSONObject(**{name: name for name in _PREVIOUS_FIELDS}))[:1]
+    one constant statement (prepared by psycopg on the connection). None of the run's own documents
+    are loaded: a run writes them, never reads them."""
+    statement = _run_statement(connection.vendor)
+    with server_binding_cursor() as cursor:
+        cursor.execute(statement.sql, {"index": index_id, "success": IndexStatus.SUCCESS.value})
+        row = cursor.fetchone()
+    if row is None:
+        raise EndpointIndex.DoesNotExist(f"EndpointIndex {index_id} does not exist")
+    values = iter(row)
+    index = statement.index.instance(EndpointIndex, islice(values, len(statement.index.fields)))
+    endpoint = statement.endpoint.instance(Endpoint, islice(values, len(statement.endpoint.fields)))
+    endpoint.environment = statement.environment.instance(
+        RuntimeEnvironment, islice(values, len(statement.environment.fields))
     )
-    generation = Organization.objects.filter(id=OuterRef("endpoint__organization_id")).values("registry_generation")
-    index = (
-        EndpointIndex.objects.select_related("endpoint__environment")
-        .defer("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
-        .annotate(
-            latest_success=Subquery(latest, output_field=JSONField()),
-            registry_generation_now=Subquery(generation[:1]),
-        )
-        .get(id=index_id)
-    )
-    found = index.latest_success
-    if found is None:
+    index.endpoint = endpoint
+    *found, generation_now = values
+    if found[0] is None:
         return index, None
-    # `from_db` takes the values in the model's field order.
-    names = [field.attname for field in EndpointIndex._meta.concrete_fields if field.attname in _PREVIOUS_FIELDS]
-    previous = EndpointIndex.from_db(index._state.db, names, [found[name] for name in names])
-    previous.registry_generation_now = index.registry_generation_now  # type: ignore[attr-defined]
+    previous = statement.previous.instance(EndpointIndex, found)
+    previous.registry_generation_now = generation_now  # type: ignore[attr-defined]
     return index, previous
 
 

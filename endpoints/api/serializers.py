@@ -32,9 +32,7 @@ SLUG_PATTERN = f"^{_SLUG}$"  # as the OpenAPI schema states it; checked with ful
 _SLUG_RE = re.compile(_SLUG)
 
 
-@extend_schema_field(
-    {"type": "string", "minLength": 1, "maxLength": SLUG_MAX_LENGTH, "pattern": SLUG_PATTERN}
-)
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": SLUG_MAX_LENGTH, "pattern": SLUG_PATTERN})
 class SlugField(StrictCharField):
     """An endpoint id as the SDK sends it: any text, but no control characters and no whitespace
     at either end (it would register a second endpoint for the same URL)."""

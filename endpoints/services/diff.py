@@ -7,9 +7,10 @@ database. Items of the top-level collections are matched by their natural key (`
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
+
+from endpoints.jsoncodec import canonical_dumps
 
 C = TypeVar("C", dict[str, Any], list[Any])
 
@@ -35,7 +36,7 @@ def _item_key(item: Any) -> str | None:
 
 def _canonical(value: Any) -> Any:
     """Sort lists whose items all carry an id/key by that id/key. Other lists keep their order: it can
-    matter (display properties, `$between` bounds). Dict keys are sorted by `json.dumps(sort_keys=True)`,
+    matter (display properties, `$between` bounds). Dict keys are sorted by the encoder (`canonical_dumps`),
     so only containers are walked, and a container is copied only when something inside it moves
     (an SDK document is mostly in order already: the walk then allocates almost nothing)."""
     if isinstance(value, dict):
@@ -65,13 +66,13 @@ def _with_children(container: C, children: Iterable[tuple[Any, Any]], copy: Call
     return container if copied is None else cast(C, copied)
 
 
-def _canonical_json(value: Any) -> str:
-    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _canonical_json(value: Any) -> bytes:
+    return canonical_dumps(_canonical(value))
 
 
 def document_hash(data: dict[str, Any]) -> str:
     """sha256 of the canonical JSON form: equal for documents that differ only in key or item order."""
-    return hashlib.sha256(_canonical_json(data).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical_json(data)).hexdigest()
 
 
 def _index(items: Any, key_name: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from endpointapi import IndexUnchanged
 from endpoints import metrics
 from endpoints.index_errors import index_error
+from endpoints.jsoncodec import json_value
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_for_run
 from endpoints.services.diff import document_diff, document_hash
@@ -225,7 +226,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
         health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         # An identical body is not sent back to the database: the UPDATE copies the previous row's.
-        document: Any = data if data is not None else _document_of(previous)
+        document: Any = json_value(data) if data is not None else _document_of(previous)
         finished = fenced_queryset(index).update(
             status=IndexStatus.SUCCESS,
             stats=stats,
