@@ -111,7 +111,9 @@ def test_rows_are_sent_sorted_by_their_natural_key():
         upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
     ((statement, params),) = [(sql, params) for sql, params in sent if "INSERT INTO" in sql]
     assert "ORDER BY" in statement
-    assert [row["slug"] for row in json.loads(params[0])] == ["a", "m", "z"]  # the rows, in key order
+    # The rows (values by position), in key order; the columns equal in every row are sent once.
+    assert [set(row) & {"a", "m", "z"} for row in json.loads(params[0])] == [{"a"}, {"m"}, {"z"}]
+    assert set(json.loads(params[1])) >= {"def", org.id}
 
 
 @postgresql_only
@@ -133,3 +135,22 @@ def test_foreign_keys_are_checked_before_the_generation_row_is_locked(endpoint, 
     bumped = next(n for n, statement in enumerate(sql) if "SET registry_generation" in statement)
     assert checked < bumped
     assert not any(statement.startswith(("INSERT", "WITH", "DELETE")) for statement in sql[checked:])
+
+
+def test_values_equal_in_python_but_not_in_json_are_stored_as_sent(endpoint, full):
+    """A column is sent once only when it is the same JSON value in every row: 1, 1.0 and True are
+    equal in Python (and so are dicts of them), so payload columns holding them stay per row."""
+    index(endpoint, full)
+    version = m.JobVersion.objects.filter(endpoint=endpoint).first()
+    for group, payloads in enumerate(([1, 1.0, True], [{"a": 1}, {"a": 1.0}, {"a": True}])):
+        rows = [
+            {"slug": f"x{group}{n}", "name": "Same", "icon": None, "payload": payload, "job_version_id": version.id}
+            for n, payload in enumerate(payloads)
+        ]
+        upsert(m.EventExample, rows, on=["slug", "job_version"], update=["name", "icon", "payload"])
+        stored = m.EventExample.objects.filter(slug__startswith=f"x{group}").order_by("slug")
+        assert [json.dumps(example.payload) for example in stored] == [json.dumps(payload) for payload in payloads]
+        assert {(example.name, example.icon) for example in stored} == {("Same", None)}
+    # The same null payload in every row: SQL NULL, as when it is sent per row.
+    upsert(m.EventExample, [{**row, "payload": None} for row in rows], on=["slug", "job_version"], update=["payload"])
+    assert m.EventExample.objects.filter(slug__startswith="x1", payload__isnull=True).count() == 3
