@@ -159,3 +159,9 @@ def test_an_oversized_hook_body_is_413(api_client, endpoint):
     response = api_client.post(hook_url(endpoint), "x" * 3_000_000, content_type="text/plain")
     assert response.status_code == 413
     assert not EndpointIndex.objects.exists()
+
+
+def test_a_hook_body_with_an_unpaired_surrogate_is_dropped_not_a_500(api_client, endpoint):
+    response = api_client.post(hook_url(endpoint), '{"a": "b\\udc00c"}', content_type="application/json")
+    assert response.status_code == 200
+    assert EndpointIndex.objects.get().source_data is None

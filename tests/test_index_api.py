@@ -98,3 +98,26 @@ def test_register_with_a_nul_in_the_slug_is_400(auth_client):
     )
     assert response.status_code == 400
     assert response.json()["error"].startswith("Invalid request body: id: ")
+
+
+def test_index_request_data_with_an_unpaired_surrogate_is_400(auth_client, my_endpoint):
+    """JSON may escape half a UTF-16 pair (`\\ud800`); PostgreSQL cannot store it."""
+    response = auth_client.post(
+        "/api/v1/endpoints/my-endpoint/index", '{"data": {"a": "b\\ud800"}}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert not EndpointIndex.objects.exists()
+    # A whole pair is an ordinary character.
+    response = auth_client.post(
+        "/api/v1/endpoints/my-endpoint/index", '{"data": {"a": "\\ud83d\\ude00"}}', content_type="application/json"
+    )
+    assert response.status_code == 202, response.json()
+    assert EndpointIndex.objects.get().source_data == {"a": "\U0001f600"}
+
+
+def test_register_with_an_unpaired_surrogate_is_400(auth_client):
+    for body in ('{"id": "a\\udfffb", "url": "http://127.0.0.1:9/x"}', '{"id": "a", "url": "http://127.0.0.1:9/\\ud800"}'):
+        response = auth_client.post("/api/v1/endpoints", body, content_type="application/json")
+        assert response.status_code == 400, body
+        assert "error" in response.json()

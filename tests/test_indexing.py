@@ -332,6 +332,36 @@ def test_a_document_with_nul_characters_fails_cleanly(broken, db):
     assert not Job.objects.exists()
 
 
+def test_a_document_with_an_unpaired_surrogate_fails_cleanly(broken, db):
+    """JSON can carry half of a UTF-16 pair (JSON.stringify escapes a lone surrogate; the decoder
+    also reads its UTF-8-style bytes): PostgreSQL cannot store it, so the document is invalid."""
+    job = {
+        "id": "half",
+        "name": "NAME",
+        "version": "1.0.0",
+        "event": {"name": "e", "title": "E", "source": "s", "icon": "i"},
+        "trigger": {"type": "static", "title": "e", "rule": {"event": "e", "source": "s"}},
+        "integrations": {},
+        "enabled": True,
+        "startPosition": "latest",
+        "preprocessRuns": False,
+    }
+    body = json.dumps({**VALID_DOCUMENT, "jobs": [job]}, ensure_ascii=False).encode()
+    for n, name in enumerate((b"bad\\ud800name", b"bad\xed\xa0\x80name")):
+        route = broken.route(f"/half{n}", lambda h, name=name: h._send(200, body.replace(b"NAME", name)))
+        index, retry = request_and_run(_endpoint_at(route))
+        assert retry is None
+        assert index.status == IndexStatus.FAILURE and index.error["code"] == "INVALID_DOCUMENT", index.error
+        assert "unpaired surrogates" in index.error["message"] and '"half"' in index.error["message"]
+        assert not Job.objects.exists()
+    # A whole pair, escaped, and Hangul (whose UTF-8 shares the surrogates' lead byte) are ordinary text.
+    for n, name in enumerate((b"\\ud83d\\ude00", "\ud55c".encode())):
+        route = broken.route(f"/whole{n}", lambda h, name=name: h._send(200, body.replace(b"NAME", name)))
+        index, _ = request_and_run(_endpoint_at(route))
+        assert index.status == IndexStatus.SUCCESS, index.error
+    assert "\ud55c" in set(Job.objects.filter(slug="half").values_list("title", flat=True))
+
+
 def test_requests_during_a_running_index_queue_exactly_one_more(basic_endpoint):
     running = endpoint_index_request(endpoint=basic_endpoint, source=IndexSource.INTERNAL)
     EndpointIndex.objects.filter(id=running.id).update(status=IndexStatus.STARTED, attempts=1)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from endpointapi.guard import InvalidUrl, parse_url
 from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
-from endpoints.utils import js_iso, nul_path
+from endpoints.utils import js_iso, unstorable_path
 
 
 class StrictCharField(serializers.CharField):
@@ -102,11 +102,11 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StorableJSONField(serializers.JSONField):
-    default_error_messages = {"nul": "Text must not contain NUL characters."}
+    default_error_messages = {"nul": "Text must not contain NUL characters or unpaired surrogates."}
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
-        if nul_path(value) is not None:
+        if unstorable_path(value) is not None:
             self.fail("nul")
         return value
 

@@ -12,7 +12,7 @@ from endpoints.models import EndpointIndex, IndexSource
 from endpoints.selectors import endpoint_for_hook
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import constant_time_equals
-from endpoints.utils import nul_path
+from endpoints.utils import unstorable_path
 
 _VERCEL_TYPES = {
     "deployment.succeeded",
@@ -59,14 +59,15 @@ def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str,
 
 
 def parse_lenient_json(raw: bytes) -> Any:
-    """Empty, invalid or unstorable (NUL characters) JSON -> None: the original is lenient here."""
+    """Empty, invalid or unstorable (NUL characters, unpaired surrogates) JSON -> None: the original is
+    lenient here."""
     if not raw.strip():
         return None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return None if nul_path(body) is not None else body
+    return None if unstorable_path(body) is not None else body
 
 
 def hook_reason(body: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, I
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
 from endpoints.services.clients import call_with_key_fallback
-from endpoints.utils import nul_path
+from endpoints.utils import unstorable_path
 
 from .failures import IndexFailure
 
@@ -108,24 +109,37 @@ def _exchange(exc: EndpointApiError) -> dict[str, Any] | None:
     return exc.exchange.to_dict() if exc.exchange is not None else None
 
 
-def reject_unstorable(data: dict[str, Any], *, body: bytes = b"") -> None:
-    """A NUL character is valid JSON but cannot be stored: fail like any invalid document.
+# A surrogate's escape (`\ud800`-`\udfff`), or its UTF-8-style bytes, which the decoder also reads.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
-    With the raw `body` it came from, most documents are cleared by a byte search: in JSON a NUL
-    can only be the escape `\\u0000` (the decoder rejects raw control characters), and a body with
-    no zero byte at all is not UTF-16/32 (which the decoder also accepts)."""
-    if body and b"\\u0000" not in body and b"\x00" not in body:
+
+def _maybe_unstorable(body: bytes) -> bool:
+    """Whether a body could decode to text PostgreSQL cannot store (see :func:`reject_unstorable`).
+
+    In JSON a NUL can only be the escape `\\u0000` (the decoder rejects raw control characters) and
+    a body with no zero byte at all is not UTF-16/32 (which the decoder also accepts); an unpaired
+    surrogate needs one of `_SURROGATE` (JSON.stringify escapes lone surrogates, and only those)."""
+    if b"\\u0000" in body or b"\x00" in body:
+        return True
+    return (b"\\u" in body or b"\xed" in body) and _SURROGATE.search(body) is not None
+
+
+def reject_unstorable(data: dict[str, Any], *, body: bytes = b"") -> None:
+    """A NUL character or an unpaired surrogate is valid JSON but cannot be stored: fail like any
+    invalid document. With the raw `body` it came from, most documents are cleared by byte searches."""
+    if body and not _maybe_unstorable(body):
         return
-    path = nul_path(data)
+    path = unstorable_path(data)
     if path is None:
         return
     at = ".".join(str(part) for part in path)
+    what = "NUL characters or unpaired surrogates"
     if len(path) >= 2 and path[0] == "jobs" and isinstance(path[1], int):
         job_id = data["jobs"][path[1]].get("id", path[1])
         rest = ".".join(str(part) for part in path[2:])
-        message = f'Your Jobs have issues:\n- Job "{job_id}": Text must not contain NUL characters at "{rest}".'
+        message = f'Your Jobs have issues:\n- Job "{job_id}": Text must not contain {what} at "{rest}".'
     else:
-        message = f'There\'s an issue with the format of your Jobs: text must not contain NUL characters at "{at}".'
+        message = f'There\'s an issue with the format of your Jobs: text must not contain {what} at "{at}".'
     raise IndexFailure(index_error("INVALID_DOCUMENT", message))
 
 
