@@ -32,6 +32,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from django.db import connection, models
@@ -147,18 +148,21 @@ def _input(rows: list[Mapping[str, Any]], fields: list[models.Field[Any, Any]]) 
     and parsed once by PostgreSQL; JSON columns arrive as the values they are (no double encoding),
     other columns as text cast to their type, as an explicit cast does (`varchar(n)` clips). Against
     an array of objects with every column, this sends and parses about a third of the bytes."""
+    dicts = [row if type(row) is dict else dict(row) for row in rows]
     constant: list[models.Field[Any, Any]] = []
     varying: list[models.Field[Any, Any]] = []
     constants: list[Any] = []
+    columns: list[list[Any]] = []
     for field in fields:
-        values = [row.get(field.attname) for row in rows]
+        values = list(map(dict.get, dicts, repeat(field.attname)))  # a column, at C speed
         if _same_everywhere(values):
             constant.append(field)
             constants.append(values[0])
         else:
             varying.append(field)
-    names = [field.attname for field in varying]
-    document = jsoncodec.dumps([[row.get(name) for name in names] for row in rows], default=_json_default)
+            columns.append(values)
+    positional = list(zip(*columns, strict=True)) if columns else [() for _ in dicts]
+    document = jsoncodec.dumps(positional, default=_json_default)
 
     def read(source: str, position: int, field: models.Field[Any, Any]) -> str:
         if isinstance(field, models.JSONField):
