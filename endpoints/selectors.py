@@ -145,7 +145,7 @@ def _run_statement(vendor: str) -> _RunStatement:
     # One probe of endpointindex_endpoint_recent per column of the latest SUCCESS run.
     latest = [
         f"(SELECT {column} FROM {runs} s WHERE s.endpoint_id = i.endpoint_id "  # noqa: S608 - quoted model metadata
-        "AND s.status = %(success)s ORDER BY s.created_at DESC LIMIT 1)"
+        f"AND s.status = '{IndexStatus.SUCCESS.value}' ORDER BY s.created_at DESC LIMIT 1)"
         for column in columns("s", previous)
     ]
     select = [*columns("i", index), *columns("e", endpoint), *columns("v", environment), *latest]
@@ -165,7 +165,7 @@ def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointInd
     are loaded: a run writes them, never reads them."""
     statement = _run_statement(connection.vendor)
     with server_binding_cursor() as cursor:
-        cursor.execute(statement.sql, {"index": index_id, "success": IndexStatus.SUCCESS.value})
+        cursor.execute(statement.sql, {"index": index_id})
         row = cursor.fetchone()
     if row is None:
         raise EndpointIndex.DoesNotExist(f"EndpointIndex {index_id} does not exist")

@@ -90,6 +90,25 @@ def test_registering_and_indexing_the_basic_sdk_endpoint_records_its_events(dev_
 
 
 @pytest.mark.django_db
+def test_an_index_and_its_events_commit_durably(dev_environment, sdk_basic):
+    """Other sessions (a delivery worker) see committed events at once: the index transaction that
+    appends them must not return before its WAL is flushed (`synchronous_commit` is never relaxed),
+    or a database crash could take back events already delivered, and their sequences."""
+    endpoint = factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
+    index = endpoint_index_request(endpoint=endpoint, source="MANUAL")
+    sent: list[str] = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        run(index.id)
+    assert any("endpoints_registryevent" in sql for sql in sent)
+    assert not [sql for sql in sent if "synchronous_commit" in sql]
+
+
+@pytest.mark.django_db
 def test_soft_delete_then_register_again_records_deleted_then_restored(dev_environment, sdk_basic):
     endpoint = endpoint_register(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url).endpoint
     assert endpoints_soft_delete(endpoint_ids=[endpoint.id]) == 1

@@ -36,6 +36,7 @@ from celery import current_app
 from django.db.models import F
 from django.utils import timezone
 
+from endpoints.db import server_binding_cursor
 from endpoints.models import EndpointIndex, IndexStatus
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ logger = logging.getLogger(__name__)
 PERFORM_TASK = "endpoints.perform_endpoint_index"
 EPOCH_KEY = "kongflow:broker-epoch"
 _EPOCH_CACHE_SECONDS = 5.0
+# The status is a literal, so that a prepared (generic) plan can still use the partial unique index.
+_WAITING_SQL = (
+    f"SELECT id FROM {EndpointIndex._meta.db_table} "  # noqa: S608 - model metadata and an enum value
+    f"WHERE endpoint_id = %s AND status = '{IndexStatus.PENDING.value}' LIMIT 1"
+)
 _epoch_cache: tuple[float, str, str] | None = None  # (monotonic time, broker url, epoch)
 
 
@@ -105,6 +111,9 @@ def index_dispatch(*, index_id: str) -> bool:
 
 def dispatch_waiting(*, endpoint_id: str) -> None:
     """Dispatch the endpoint's PENDING run (it could not start while another one was STARTED)."""
-    waiting = EndpointIndex.objects.filter(endpoint_id=endpoint_id, status=IndexStatus.PENDING).values("id").first()
+    # A constant statement (prepared on the connection): every run ends with it.
+    with server_binding_cursor() as cursor:
+        cursor.execute(_WAITING_SQL, [endpoint_id])
+        waiting = cursor.fetchone()
     if waiting is not None:
-        index_dispatch(index_id=waiting["id"])
+        index_dispatch(index_id=waiting[0])

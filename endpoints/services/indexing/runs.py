@@ -6,17 +6,18 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from endpointapi import IndexUnchanged
 from endpoints import metrics
+from endpoints.db import server_binding_cursor
 from endpoints.index_errors import index_error
 from endpoints.jsoncodec import json_value
 from endpoints.models import EndpointIndex, IndexStatus
@@ -27,7 +28,6 @@ from endpoints.services.health import endpoint_health_record
 from endpoints.services.registry import registry_apply, registry_plan
 
 from .dispatch import dispatch_waiting, index_dispatch
-from .durability import commit_without_flush_wait
 from .failures import Fenced, IndexFailure
 from .fetch import fetch_index, fetch_index_unless, reject_unstorable, store_url, store_versions
 from .lease import Heartbeat, worker_identity
@@ -115,29 +115,46 @@ def _take(
     """PENDING -> STARTED for this attempt (any attempt when None), if due by `due` (when given).
 
     None when the endpoint already has a STARTED run (its unique constraint)."""
-    pending = EndpointIndex.objects.filter(id=index_id, status=IndexStatus.PENDING)
-    if attempts is not None:
-        pending = pending.filter(attempts=attempts)
-    if due is not None:
-        pending = pending.filter(Q(run_at__isnull=True) | Q(run_at__lte=due))
-    values = {
-        "status": IndexStatus.STARTED,
-        "attempts": F("attempts") + 1,
-        "started_at": now,
-        "heartbeat_at": now,
+    stamp = connection.ops.adapt_datetimefield_value
+    params = {
+        "id": index_id,
+        "now": stamp(now),
         "worker": worker_identity(),
-        "lease_owner": owner,
-        "updated_at": now,
+        "owner": owner,
+        "attempts": attempts,
+        "due": stamp(due) if due is not None else None,
     }
     try:
         if connection.in_atomic_block:
             with transaction.atomic():  # a savepoint: the violation must not abort the caller's transaction
-                claimed = pending.update(**values)
+                claimed = _execute_take(params)
         else:
-            claimed = pending.update(**values)  # one statement, its own transaction
+            claimed = _execute_take(params)  # one statement, its own transaction
     except IntegrityError:
         return None
     return claimed == 1
+
+
+@cache
+def _take_sql(by_attempt: bool, by_due: bool) -> str:
+    """The claim, a constant statement per shape (prepared on the connection): every run starts with it."""
+    sql = (
+        f"UPDATE {EndpointIndex._meta.db_table} SET status = '{IndexStatus.STARTED.value}', "  # noqa: S608
+        "attempts = attempts + 1, started_at = %(now)s, heartbeat_at = %(now)s, worker = %(worker)s, "
+        f"lease_owner = %(owner)s, updated_at = %(now)s WHERE id = %(id)s AND status = '{IndexStatus.PENDING.value}'"
+    )
+    if by_attempt:
+        sql += " AND attempts = %(attempts)s"
+    if by_due:
+        sql += " AND (run_at IS NULL OR run_at <= %(due)s)"
+    return sql
+
+
+def _execute_take(params: dict[str, Any]) -> int:
+    sql = _take_sql(params["attempts"] is not None, params["due"] is not None)
+    with server_binding_cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def _release(index_id: str, attempts: int) -> None:
@@ -211,7 +228,6 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
                 # The registry changed since the body was compared: apply the same bytes' document.
                 assert previous is not None
                 data = cast(dict[str, Any], previous.data)
-            commit_without_flush_wait()
             # Planned in the same transaction as the writes, so the guard judges what is written.
             plan = registry_plan(endpoint=endpoint, data=data)
             if not index.force and (shrink := plan.suspicious_shrink()):

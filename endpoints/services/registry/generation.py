@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from endpoints.db import server_binding_cursor
 from endpoints.models import Organization
 
 _TABLE = Organization._meta.db_table
@@ -43,5 +44,8 @@ def registry_changed(*, organization_id: str) -> int:
 
 
 def registry_generation_current(*, organization_id: str) -> int:
-    value = Organization.objects.filter(id=organization_id).values_list("registry_generation", flat=True).first()
-    return int(value or 0)
+    # A constant statement (prepared on the connection): every run reads it.
+    with server_binding_cursor() as cursor:
+        cursor.execute(f"SELECT registry_generation FROM {_TABLE} WHERE id = %s", [organization_id])  # noqa: S608
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
