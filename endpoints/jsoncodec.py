@@ -14,9 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from django.db import models
-from django.db.models import Value
-from django.db.models.functions import Cast
 
 # Dates and dataclasses go to `default`, as with the standard library, so both paths agree.
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -36,9 +33,3 @@ def canonical_dumps(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def json_value(value: Any) -> Cast:
-    """`value` for a JSONField in an `update()`/`create()`, encoded here rather than by the field
-    (Django's encoder is the standard library's)."""
-    return Cast(Value(dumps(value)), models.JSONField())

@@ -48,21 +48,29 @@ def endpoint(prod_sdk_environment, served, settings):
 
 
 def run(endpoint, **kwargs):
-    with CaptureQueriesContext(connection) as queries:
+    sent: list[tuple[str, object]] = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(capture):
         index = index_now(endpoint, **kwargs)
     assert index.status == IndexStatus.SUCCESS, index.error
+    queries.sent = sent  # the statements with their parameters (server-bound ones are logged without)
     return index, queries
 
 
 def shipped_document(queries: CaptureQueriesContext) -> bool:
     """Whether the run's final UPDATE carried the document (a job id of it) rather than copying it."""
     finals = [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"].startswith('UPDATE "endpoints_endpointindex"') and "'SUCCESS'" in q["sql"]
+        (sql, params)
+        for sql, params in queries.sent
+        if sql.startswith('UPDATE "endpoints_endpointindex"') and "'SUCCESS'" in sql
     ]
     assert len(finals) == 1
-    return "job-cron" in finals[0]
+    sql, params = finals[0]
+    return "job-cron" in sql + repr(params)
 
 
 def indexed_event(index: EndpointIndex) -> dict:

@@ -12,14 +12,13 @@ from typing import Any, cast
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from endpointapi import IndexUnchanged
 from endpoints import metrics
 from endpoints.db import server_binding_cursor
 from endpoints.index_errors import index_error
-from endpoints.jsoncodec import json_value
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_for_run
 from endpoints.services.diff import document_diff, document_hash
@@ -33,6 +32,7 @@ from .fetch import fetch_index, fetch_index_unless, reject_unstorable, store_url
 from .lease import Heartbeat, worker_identity
 from .memory import cyclic_gc_paused
 from .retry import retry_delay
+from .success import index_success_store
 from .unchanged import empty_diff, same_body_candidate, unchanged_since
 
 logger = logging.getLogger(__name__)
@@ -242,22 +242,18 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
         health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         # An identical body is not sent back to the database: the UPDATE copies the previous row's.
-        document: Any = json_value(data) if data is not None else _document_of(previous)
-        finished = fenced_queryset(index).update(
-            status=IndexStatus.SUCCESS,
+        finished = index_success_store(
+            index=index,
             stats=stats,
-            data=document,
+            data=data,
+            previous_id=previous.id if data is None and previous is not None else None,
             diff=diff,
             document_hash=data_hash,
             body_hash=result.body_hash,
-            registry_generation=generation,
-            error=None,
-            exchange=None,
-            finished_at=now,
-            heartbeat_at=None,
-            updated_at=now,
+            generation=generation,
+            now=now,
         )
-        if finished != 1:
+        if not finished:
             raise Fenced()
         if plan is None or registry_stats is None:
             record_index_unchanged(index=index, stats=stats or {}, health=health)
@@ -269,12 +265,6 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         "endpoints.index.succeeded",
         extra={"index_id": index.id, "endpoint_id": endpoint.id, "duration_ms": round(result.duration * 1000)},
     )
-
-
-def _document_of(previous: EndpointIndex | None) -> Subquery:
-    """The previous SUCCESS run's document, read by the database inside the run's UPDATE."""
-    assert previous is not None
-    return Subquery(EndpointIndex.objects.filter(id=previous.id).values("data")[:1])
 
 
 def fenced_queryset(index: EndpointIndex) -> QuerySet[EndpointIndex]:
