@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from endpointapi import IndexUnchanged
 from endpoints import metrics
-from endpoints.db import server_binding_cursor
 from endpoints.index_errors import index_error
 from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.selectors import endpoint_index_for_run
@@ -32,7 +31,7 @@ from .fetch import fetch_index, fetch_index_unless, reject_unstorable, store_url
 from .lease import Heartbeat, worker_identity
 from .memory import cyclic_gc_paused
 from .retry import retry_delay
-from .success import index_success_store
+from .statements import index_claim, index_success_store
 from .unchanged import empty_diff, same_body_candidate, unchanged_since
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def endpoint_index_run(*, index_id: str, attempt: int | None = None, lease_owner
 def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | None:
     # The common case in one statement: the run is PENDING, due, and this message is for its attempt.
     now = timezone.now()
-    if _take(index_id, owner, now, attempts=attempt, due=now + timedelta(seconds=EARLY_SLACK_SECONDS)):
+    if index_claim(index_id, owner, now, attempts=attempt, due=now + timedelta(seconds=EARLY_SLACK_SECONDS)):
         return _load(index_id)
     row = EndpointIndex.objects.filter(id=index_id).values("status", "run_at", "attempts", "lease_owner").first()
     if row is None:
@@ -101,60 +100,12 @@ def _claim(index_id: str, attempt: int | None, owner: str) -> EndpointIndex | No
             return None
         time.sleep(early)  # clock skew between hosts: wait it out rather than send another message
         now = timezone.now()
-    claimed = _take(index_id, owner, now, attempts=attempts)
+    claimed = index_claim(index_id, owner, now, attempts=attempts)
     if claimed is None:
         # Another run of this endpoint is STARTED; when it finishes it dispatches this one.
         _release(index_id, attempts)
         return None
     return _load(index_id) if claimed else None
-
-
-def _take(
-    index_id: str, owner: str, now: datetime, *, attempts: int | None, due: datetime | None = None
-) -> bool | None:
-    """PENDING -> STARTED for this attempt (any attempt when None), if due by `due` (when given).
-
-    None when the endpoint already has a STARTED run (its unique constraint)."""
-    stamp = connection.ops.adapt_datetimefield_value
-    params = {
-        "id": index_id,
-        "now": stamp(now),
-        "worker": worker_identity(),
-        "owner": owner,
-        "attempts": attempts,
-        "due": stamp(due) if due is not None else None,
-    }
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():  # a savepoint: the violation must not abort the caller's transaction
-                claimed = _execute_take(params)
-        else:
-            claimed = _execute_take(params)  # one statement, its own transaction
-    except IntegrityError:
-        return None
-    return claimed == 1
-
-
-@cache
-def _take_sql(by_attempt: bool, by_due: bool) -> str:
-    """The claim, a constant statement per shape (prepared on the connection): every run starts with it."""
-    sql = (
-        f"UPDATE {EndpointIndex._meta.db_table} SET status = '{IndexStatus.STARTED.value}', "  # noqa: S608
-        "attempts = attempts + 1, started_at = %(now)s, heartbeat_at = %(now)s, worker = %(worker)s, "
-        f"lease_owner = %(owner)s, updated_at = %(now)s WHERE id = %(id)s AND status = '{IndexStatus.PENDING.value}'"
-    )
-    if by_attempt:
-        sql += " AND attempts = %(attempts)s"
-    if by_due:
-        sql += " AND (run_at IS NULL OR run_at <= %(due)s)"
-    return sql
-
-
-def _execute_take(params: dict[str, Any]) -> int:
-    sql = _take_sql(params["attempts"] is not None, params["due"] is not None)
-    with server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
 
 
 def _release(index_id: str, attempts: int) -> None:
