@@ -7,20 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from itertools import islice
-from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Field, Model, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from endpoints.db import server_binding_cursor
+from endpoints.db import ModelColumns, server_binding_cursor
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
 from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, Organization, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
-
-M = TypeVar("M", bound=Model)
 
 
 def environment_for_api_key(api_key: str) -> RuntimeEnvironment | None:
@@ -55,6 +52,7 @@ def endpoint_get(*, environment: RuntimeEnvironment, slug: str) -> Endpoint:
         raise EndpointNotFound() from None
 
 
+@cache
 def _hook_lookup_sql() -> str:
     endpoint, environment = Endpoint._meta.db_table, RuntimeEnvironment._meta.db_table
     return (
@@ -94,38 +92,12 @@ _RUN_DEFERRED = ("data", "diff", "stats", "exchange", "coalesced", "source_data"
 
 
 @dataclass(frozen=True)
-class _Columns:
-    """Fields read by a hand-written statement, with the converters the ORM would apply to them."""
-
-    fields: list[Field[Any, Any]]
-    converters: list[list[Any]]
-
-    @classmethod
-    def of(cls, fields: Iterable[Field[Any, Any]]) -> _Columns:
-        # In the model's field order: the order `Model.from_db` takes values in.
-        chosen = sorted(fields, key=lambda field: field.model._meta.concrete_fields.index(field))
-        converters = []
-        for field in chosen:
-            col = field.get_col(field.model._meta.db_table)
-            converters.append(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-        return cls(chosen, converters)
-
-    def instance(self, model: type[M], values: Iterable[Any]) -> M:
-        converted = []
-        for field, value, converters in zip(self.fields, values, self.converters, strict=True):
-            for converter in converters:
-                value = converter(value, field, connection)
-            converted.append(value)
-        return model.from_db(connection.alias, [field.attname for field in self.fields], converted)
-
-
-@dataclass(frozen=True)
 class _RunStatement:
     sql: str
-    index: _Columns
-    endpoint: _Columns
-    environment: _Columns
-    previous: _Columns
+    index: ModelColumns
+    endpoint: ModelColumns
+    environment: ModelColumns
+    previous: ModelColumns
 
 
 @cache
@@ -134,13 +106,13 @@ def _run_statement(vendor: str) -> _RunStatement:
     models' metadata: compiling the equivalent ORM query cost more than running it."""
     q = connection.ops.quote_name
 
-    def columns(alias: str, of: _Columns) -> list[str]:
+    def columns(alias: str, of: ModelColumns) -> list[str]:
         return [f"{alias}.{q(str(field.column))}" for field in of.fields]
 
-    index = _Columns.of(f for f in EndpointIndex._meta.concrete_fields if f.attname not in _RUN_DEFERRED)
-    endpoint = _Columns.of(Endpoint._meta.concrete_fields)
-    environment = _Columns.of(RuntimeEnvironment._meta.concrete_fields)
-    previous = _Columns.of(EndpointIndex._meta.get_field(name) for name in _PREVIOUS_FIELDS)  # type: ignore[misc]
+    index = ModelColumns.of(f for f in EndpointIndex._meta.concrete_fields if f.attname not in _RUN_DEFERRED)
+    endpoint = ModelColumns.of(Endpoint._meta.concrete_fields)
+    environment = ModelColumns.of(RuntimeEnvironment._meta.concrete_fields)
+    previous = ModelColumns.of(EndpointIndex._meta.get_field(name) for name in _PREVIOUS_FIELDS)  # type: ignore[misc]
     runs, organizations = q(EndpointIndex._meta.db_table), q(Organization._meta.db_table)
     # One probe of endpointindex_endpoint_recent per column of the latest SUCCESS run.
     latest = [

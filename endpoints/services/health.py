@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -87,6 +88,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     return HealthTransition(endpoint_id, old, new, state.consecutive_failures, state.failing_since)
 
 
+@cache
 def _success_sql() -> str:
     table = connection.ops.quote_name(Endpoint._meta.db_table)
     # The sub-select locks the row (see above) and keeps its values from before the UPDATE.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -114,6 +114,7 @@ def _event(*values: Any) -> RegistryEvent:
     return RegistryEvent(*values)  # type: ignore[misc]  # django-stubs types keyword construction only
 
 
+@cache
 def _record_sql() -> str:
     q = connection.ops.quote_name
     sequences, events = q(EventSequence._meta.db_table), q(RegistryEvent._meta.db_table)
@@ -145,9 +146,9 @@ def _record_postgresql(
     """Allocate the sequences, insert the events and their deliveries: one statement.
 
     The events travel as one JSON array (one orjson encoding, payloads embedded as they are; the
-    environment, the same in each, is added by the statement),
-    ids are made by the statement ("evt_c"/"c", 8 base36 characters of time, 16 random hex): an
-    index of hundreds of jobs appends hundreds of events. Returns the first sequence, the event ids
+    environment, the same in each, is added by the statement), and their ids are made by the
+    statement ("evt_c"/"c", 8 base36 characters of time, 16 random hex): an index of hundreds of
+    jobs appends hundreds of events. Returns the first sequence, the event ids
     in order and the subscriptions that got deliveries (sorted)."""
     document = jsoncodec.dumps(
         [

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from endpoints import metrics
-from endpoints.db import server_binding_cursor
+from endpoints.db import ModelColumns, server_binding_cursor
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
 from endpoints.utils import js_iso
 
@@ -101,6 +101,12 @@ _JOIN_SQL = (
 _RELAXED = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
+@cache
+def _returned_columns() -> ModelColumns:
+    """What the join's `RETURNING` reads back (`_COLUMNS`), with the ORM's converters."""
+    return ModelColumns.of(EndpointIndex._meta.concrete_fields)
+
+
 def _join_pending(
     *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool, budget: int
 ) -> EndpointIndex | None:
@@ -130,12 +136,7 @@ def _join_pending(
     if row is None:
         return None
     *columns, restarted = row
-    fields = EndpointIndex._meta.concrete_fields
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, columns, strict=True)
-    ]
-    index = EndpointIndex.from_db(connection.alias, [field.attname for field in fields], values)
+    index = _returned_columns().instance(EndpointIndex, columns)
     if restarted:
         _dispatch_after_commit(index.id)
     return index
