@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+
+from endpoints.models import Integration, IntegrationDefinition, Job, JobAlias, JobIntegration, JobVersion
+from tests.factories import EndpointFactory
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own indexes")
 
@@ -68,3 +73,78 @@ def test_the_one_pending_and_one_started_run_per_endpoint_constraints_exist():
         )
         definitions = [row[0] for row in cursor.fetchall()]
     assert any("'PENDING'" in d for d in definitions) and any("'STARTED'" in d for d in definitions), definitions
+
+
+def _scope_rows() -> dict[str, Any]:
+    """A job with a version and its alias on one endpoint, and a second endpoint elsewhere."""
+    endpoint, elsewhere = EndpointFactory(), EndpointFactory()
+    scope = {"organization_id": endpoint.organization_id, "project_id": endpoint.project_id}
+    job = Job.objects.create(slug="a", title="a", **scope)
+    other_job = Job.objects.create(slug="b", title="b", **scope)
+    version = JobVersion.objects.create(
+        version="1", event_specification={}, job=job, endpoint=endpoint, environment_id=endpoint.environment_id, **scope
+    )
+    return {"endpoint": endpoint, "elsewhere": elsewhere, "job": job, "other_job": other_job, "version": version}
+
+
+def _consistent(rows: dict[str, Any]) -> None:
+    JobAlias.objects.create(
+        value="1", version=rows["version"], job=rows["job"], environment_id=rows["endpoint"].environment_id
+    )
+
+
+def _job_of_another_organization(rows: dict[str, Any]) -> None:
+    Job.objects.create(
+        slug="c", title="c", project_id=rows["endpoint"].project_id, organization_id=rows["elsewhere"].organization_id
+    )
+
+
+def _version_outside_its_endpoints_environment(rows: dict[str, Any]) -> None:
+    JobVersion.objects.filter(id=rows["version"].id).update(environment_id=rows["elsewhere"].environment_id)
+
+
+def _version_of_a_job_of_another_project(rows: dict[str, Any]) -> None:
+    JobVersion.objects.filter(id=rows["version"].id).update(project_id=rows["elsewhere"].project_id)
+
+
+def _alias_of_another_jobs_version(rows: dict[str, Any]) -> None:
+    JobAlias.objects.create(
+        value="1", version=rows["version"], job=rows["other_job"], environment_id=rows["endpoint"].environment_id
+    )
+
+
+def _link_to_a_vanished_version(rows: dict[str, Any]) -> None:
+    definition = IntegrationDefinition.objects.create(id="github", name="GitHub")
+    integration = Integration.objects.create(
+        slug="gh", definition=definition, organization_id=rows["endpoint"].organization_id
+    )
+    JobIntegration.objects.create(key="k", version_id="nope", job=rows["job"], integration=integration)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "write",
+    [
+        _job_of_another_organization,
+        _version_outside_its_endpoints_environment,
+        _version_of_a_job_of_another_project,
+        _alias_of_another_jobs_version,
+        _link_to_a_vanished_version,
+    ],
+)
+def test_composite_keys_refuse_rows_whose_scope_disagrees_with_their_parent(write):
+    """Scope columns are checked through one key per parent (models.constraints): a row must exist
+    there *and* agree with it, on PostgreSQL and on SQLite."""
+    rows = _scope_rows()
+    connection.check_constraints()  # the consistent rows pass
+    with pytest.raises(IntegrityError), transaction.atomic():
+        write(rows)
+        connection.check_constraints()
+
+
+@pytest.mark.django_db
+def test_composite_keys_accept_consistent_rows():
+    rows = _scope_rows()
+    _consistent(rows)
+    connection.check_constraints()
+    assert JobAlias.objects.filter(job=rows["job"]).exists()

@@ -54,7 +54,13 @@ class Endpoint(TimestampedModel):
     answered_key_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["environment", "slug"], name="endpoint_environment_slug_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "slug"], name="endpoint_environment_slug_unique"),
+            # Referenced by the job versions' composite key (see models.constraints).
+            models.UniqueConstraint(
+                fields=["id", "environment", "organization", "project"], name="endpoint_id_scope_unique"
+            ),
+        ]
         indexes = [models.Index(fields=["health"], name="endpoint_health")]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from .base import TimestampedModel
+from .constraints import CompositeForeignKey
 from .endpoint import Endpoint
 from .tenancy import Organization, Project, RuntimeEnvironment
 
@@ -81,13 +82,25 @@ class Job(TimestampedModel):
     slug = models.CharField(max_length=200)
     title = models.CharField(max_length=500)
     internal = models.BooleanField(default=False)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
+    # Both checked by job_project_fk: the project, of this organization (see models.constraints).
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs", db_constraint=False)
     # Indexed by the (project, slug) constraint: an index of its own would only cost writes.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs", db_index=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="jobs", db_index=False, db_constraint=False
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "slug"], name="job_project_slug_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "slug"], name="job_project_slug_unique"),
+            # Referenced by job_version_job_fk.
+            models.UniqueConstraint(fields=["id", "project"], name="job_id_project_unique"),
+            CompositeForeignKey(
+                fields=["project", "organization"],
+                to_fields=["id", "organization"],
+                name="job_project_fk",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.slug
@@ -110,12 +123,18 @@ class JobVersion(TimestampedModel):
     properties = models.JSONField(null=True, blank=True)
     trigger_link = models.TextField(null=True, blank=True)
     trigger_help = models.JSONField(null=True, blank=True)
-    # Both indexed by what they lead: (job, version, environment) and (endpoint, status).
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions", db_index=False)
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="job_versions", db_index=False)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="job_versions")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # Both indexed by what they lead: (job, version, environment) and (endpoint, status). The five
+    # are checked by two composite keys: the job, of this project; the endpoint, of this
+    # environment, organization and project (see models.constraints).
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions", db_index=False, db_constraint=False)
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="job_versions", db_index=False, db_constraint=False
+    )
+    environment = models.ForeignKey(
+        RuntimeEnvironment, on_delete=models.CASCADE, related_name="job_versions", db_constraint=False
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     start_position = models.CharField(max_length=10, choices=StartPosition.choices, default=StartPosition.LATEST)
     preprocess_runs = models.BooleanField(default=False)
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
@@ -126,7 +145,15 @@ class JobVersion(TimestampedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["job", "version", "environment"], name="jobversion_job_version_env_unique")
+            models.UniqueConstraint(fields=["job", "version", "environment"], name="jobversion_job_version_env_unique"),
+            # Referenced by the aliases' and integration links' composite keys.
+            models.UniqueConstraint(fields=["id", "job"], name="jobversion_id_job_unique"),
+            CompositeForeignKey(fields=["job", "project"], to_fields=["id", "project"], name="jobversion_job_fk"),
+            CompositeForeignKey(
+                fields=["endpoint", "environment", "organization", "project"],
+                to_fields=["id", "environment", "organization", "project"],
+                name="jobversion_endpoint_fk",
+            ),
         ]
         indexes = [models.Index(fields=["endpoint", "status"], name="jobversion_endpoint_status")]
 
@@ -139,26 +166,41 @@ class JobAlias(TimestampedModel):
 
     name = models.CharField(max_length=50, default="latest")
     value = models.CharField(max_length=100)
-    version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="aliases")
+    # Version and job: checked by jobalias_version_fk (the version, of this job).
+    version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="aliases", db_constraint=False)
     # Indexed by the (job, environment, name) constraint.
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="aliases", db_index=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="aliases", db_index=False, db_constraint=False)
     environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["job", "environment", "name"], name="jobalias_job_env_name_unique")
+            models.UniqueConstraint(fields=["job", "environment", "name"], name="jobalias_job_env_name_unique"),
+            CompositeForeignKey(
+                fields=["version", "job"],
+                to_fields=["id", "job"],
+                name="jobalias_version_fk",
+            ),
         ]
 
 
 class JobIntegration(TimestampedModel):
     key = models.CharField(max_length=200)
-    # Indexed by the (version, key) constraint.
-    version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="integrations", db_index=False)
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the (version, key) constraint. Version and job: checked by jobintegration_version_fk.
+    version = models.ForeignKey(
+        JobVersion, on_delete=models.CASCADE, related_name="integrations", db_index=False, db_constraint=False
+    )
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="job_integrations")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["version", "key"], name="jobintegration_version_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="jobintegration_version_key_unique"),
+            CompositeForeignKey(
+                fields=["version", "job"],
+                to_fields=["id", "job"],
+                name="jobintegration_version_fk",
+            ),
+        ]
 
 
 class EventExample(TimestampedModel):

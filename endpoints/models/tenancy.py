@@ -37,6 +37,10 @@ class Project(TimestampedModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
     deleted_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # Referenced by the jobs' composite key (see models.constraints).
+        constraints = [models.UniqueConstraint(fields=["id", "organization"], name="project_id_organization_unique")]
+
     def __str__(self) -> str:
         return self.slug
 

@@ -1,5 +1,5 @@
-"""The embedded default (SQLite) keeps its simpler write path: the registry's behaviour tests run on it
-too, in a subprocess with an in-memory SQLite database (the suite itself runs on PostgreSQL)."""
+"""The embedded default (SQLite) keeps its simpler write path: the registry's behaviour tests (and the
+schema's composite keys) run on it too, in a subprocess with an in-memory SQLite database (the suite itself runs on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def test_the_registry_tests_pass_on_sqlite():
             "tests/registry/test_full_document.py",
             "tests/registry/test_rules.py",
             "tests/registry/test_set_based.py",
+            "tests/test_schema.py",
         ],
         cwd=REPO,
         env=env,

@@ -1,0 +1,73 @@
+"""A multi-column foreign key, as a model constraint (Django declares single-column ones only).
+
+Registry rows repeat their scope (environment, organization, project) beside the row they hang
+off, so lists filter without joins. Checked one column at a time, a 500-job index queues ~9,000
+row checks, one per column; checked through one composite key per parent, the same columns cost
+one check and must also *agree* with the parent (a job version's environment is its endpoint's).
+The single-column `ForeignKey` fields stay (joins, Python-side cascades) with `db_constraint=False`
+where a composite key covers them. The parent needs a unique constraint on the referenced columns.
+
+The first field is the relation (a `ForeignKey`): its model is the one referenced. (Not named by
+label: SQLite's table rebuilds render constraints against a registry holding one model.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.backends.ddl_references import Statement
+
+
+class CompositeForeignKey(models.BaseConstraint):
+    """FOREIGN KEY (fields) REFERENCES <fields[0]'s model> (to_fields), deferred like Django's own."""
+
+    def __init__(self, *, fields: list[str], to_fields: list[str], name: str) -> None:
+        if len(fields) != len(to_fields) or len(fields) < 2:
+            raise ValueError("A composite foreign key maps two or more fields onto as many.")
+        super().__init__(name=name)
+        self.fields, self.to_fields = list(fields), list(to_fields)
+
+    def _sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> str:
+        target = model._meta.get_field(self.fields[0]).related_model
+        if not isinstance(target, type) or not issubclass(target, models.Model):
+            raise TypeError(f"{self.name}: the first field must be a resolved ForeignKey.")
+        q = schema_editor.quote_name
+        columns = ", ".join(q(model._meta.get_field(name).column) for name in self.fields)
+        referenced = ", ".join(q(target._meta.get_field(name).column) for name in self.to_fields)
+        return (
+            f"CONSTRAINT {q(self.name)} FOREIGN KEY ({columns}) "
+            f"REFERENCES {q(target._meta.db_table)} ({referenced}) DEFERRABLE INITIALLY DEFERRED"
+        )
+
+    def constraint_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> str:
+        return self._sql(model, schema_editor)
+
+    def create_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> Statement:
+        table = schema_editor.quote_name(model._meta.db_table)
+        return Statement(
+            "ALTER TABLE %(table)s ADD %(constraint)s", table=table, constraint=self._sql(model, schema_editor)
+        )
+
+    def remove_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> Statement:
+        q = schema_editor.quote_name
+        return Statement(
+            "ALTER TABLE %(table)s DROP CONSTRAINT %(name)s", table=q(model._meta.db_table), name=q(self.name)
+        )
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        """Like a ForeignKey's, checked by the database, not by `full_clean`."""
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        path, args, kwargs = super().deconstruct()
+        kwargs.update(fields=self.fields, to_fields=self.to_fields)
+        return path, args, kwargs
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompositeForeignKey):
+            return NotImplemented
+        return (self.name, self.fields, self.to_fields) == (other.name, other.fields, other.to_fields)
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self.fields), tuple(self.to_fields)))
