@@ -94,6 +94,53 @@ def test_upsert_returns_the_id_of_every_row_written_or_not():
     assert m.Integration.objects.get(slug="c").title == "changed"
 
 
+@pytest.mark.parametrize("update", [["title"], []])
+def test_upsert_of_rows_said_to_be_new_stays_right_when_some_exist(update):
+    """`new=True` skips the lookup; a key that exists after all (say, committed concurrently) still
+    gets its id back, is updated only if it differs, and is not counted when unchanged."""
+    org = factories.OrganizationFactory()
+    upsert(m.IntegrationDefinition, [{"id": "a", "name": "A"}], on=["id"], update=[])
+    rows = [{"slug": slug, "title": slug, "definition_id": "a", "organization_id": org.id} for slug in "xy"]
+    before = upsert(m.Integration, rows, on=["organization", "slug"], update=["title"]).by_last()
+    stamps_before = dict(m.Integration.objects.values_list("slug", "updated_at"))
+    rows = [{**rows[0], "title": "changed"}, rows[1], {**rows[0], "slug": "z"}]
+
+    result = upsert(m.Integration, rows, on=["organization", "slug"], update=update, new=True)
+
+    stored = dict(m.Integration.objects.values_list("slug", "id"))
+    assert result.by_last() == stored and {k: stored[k] for k in "xy"} == before
+    assert {key[-1] for key in result.inserted} == ({"z"} if connection.vendor == "postgresql" else set())
+    titles = dict(m.Integration.objects.values_list("slug", "title"))
+    assert titles == {"x": "changed" if update else "x", "y": "y", "z": "x"}
+    if connection.vendor == "postgresql":
+        assert result.written == (2 if update else 1)  # z, and x when its title may change
+        assert m.Integration.objects.get(slug="y").updated_at == stamps_before["y"]
+
+
+def _looked_up(endpoint: m.Endpoint, document: dict[str, Any]) -> set[str]:
+    """The tables whose upsert looked its keys up first, in one index."""
+    with CaptureQueriesContext(connection) as queries:
+        index(endpoint, document)
+    return {
+        q["sql"].split("INSERT INTO ")[1].split()[0].strip('"')
+        for q in queries.captured_queries
+        if "INSERT INTO" in q["sql"] and "LEFT JOIN LATERAL" in q["sql"]
+    }
+
+
+@postgresql_only
+def test_rows_under_jobs_this_index_inserted_skip_the_lookup(endpoint, full):
+    under_new_jobs = {
+        f"endpoints_{name}"
+        for name in ("job", "jobversion", "jobalias", "eventexample", "jobintegration", "eventdispatcher")
+    }
+    first = _looked_up(endpoint, full)
+    again = _looked_up(endpoint, copy.deepcopy(full))
+    assert first & under_new_jobs == set()
+    # The same jobs again: every kind is looked up (unchanged rows are not even locked).
+    assert under_new_jobs <= again and first < again
+
+
 @postgresql_only
 def test_rows_are_sent_sorted_by_their_natural_key():
     org = factories.OrganizationFactory()

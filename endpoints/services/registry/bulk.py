@@ -18,6 +18,8 @@ what keeps the number of statements independent of the document's size.
   half of the UNION reads the statement's snapshot, i.e. the rows as they were before it.
 * Rows are sorted by their natural key, in Python and in the INSERT's `ORDER BY`, before every
   upsert, so two transactions upserting overlapping rows lock them in the same order (no deadlock).
+* Rows the caller knows to be new (`new=True`: keyed by a row this transaction inserted) skip
+  `looked`: nothing to find, and a key that exists after all still meets the conflict clause.
 * Ids are generated in SQL only for rows that are inserted: "c", 8 base36 characters of the
   statement's millisecond time (computed once) and 16 random hex characters (`gen_random_uuid`).
 
@@ -89,10 +91,15 @@ def upsert(
     *,
     on: list[str],
     update: list[str],
+    new: bool = False,
 ) -> Upserted:
     """Insert the rows, or update the columns `update` of existing rows (natural key `on`) where
     they differ; `update=[]` only inserts the missing ones. Rows are dicts by field attname
-    (`job_id`, not `job`); fields left out take their model default. Rows are sorted by `on`."""
+    (`job_id`, not `job`); fields left out take their model default. Rows are sorted by `on`.
+
+    `new=True`: the caller knows that none of the keys existed (their parent row was inserted by
+    this transaction, say), so the statement skips the per-row lookup. Still correct if one does
+    exist (committed concurrently): the conflict clause settles it, at the price of a row lock."""
     on = [_attname(model, name) for name in on]
     update = [_attname(model, name) for name in update]
     deduped: dict[Key, Mapping[str, Any]] = {}
@@ -102,7 +109,7 @@ def upsert(
         return Upserted({}, 0, set())
     ordered = [deduped[key] for key in sorted(deduped)]
     if connection.vendor == "postgresql":
-        return _upsert_postgresql(model, ordered, on, update)
+        return _upsert_postgresql(model, ordered, on, update, new=new)
     return _upsert_simple(model, ordered, on, update)
 
 
@@ -183,7 +190,7 @@ def _json_default(value: Any) -> str:
 
 
 def _upsert_postgresql(
-    model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
+    model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str], *, new: bool
 ) -> Upserted:
     def q(name: str | None) -> str:
         return str(connection.ops.quote_name(str(name)))
@@ -243,16 +250,23 @@ def _upsert_postgresql(
     # Identifiers come from model metadata and are quoted; every value is a parameter. The lookup is
     # LATERAL, one probe of the natural key's unique index per input row: a join the planner may
     # turn into a scan of the whole table would make an index cost what the registry holds.
+    if new:
+        # No lookup: a key that exists after all conflicts, and `_select_ids` below reads its id.
+        looked, source, untouched = "", "input f", ""
+    else:
+        looked = (
+            f"looked AS (SELECT i.*, e._id, e._same FROM input i LEFT JOIN LATERAL "  # noqa: S608
+            f"(SELECT t.{pk_col} AS _id, {unchanged} AS _same FROM {table} t WHERE {key_match} LIMIT 1) e ON true), "
+        )
+        source = "looked f WHERE f._same IS NOT TRUE"
+        untouched = f" UNION ALL SELECT l._id, {keys_of}, false, false FROM looked l WHERE l._id IS NOT NULL"  # noqa: S608
     sql = (
         f"WITH input AS (SELECT {typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c), "  # noqa: S608
-        f"looked AS (SELECT i.*, e._id, e._same FROM input i LEFT JOIN LATERAL "
-        f"(SELECT t.{pk_col} AS _id, {unchanged} AS _same FROM {table} t WHERE {key_match} LIMIT 1) e ON true), "
-        f"written AS (INSERT INTO {table} ({', '.join(insert_cols)}) "
-        f"SELECT {', '.join(select_cols)} FROM looked f WHERE f._same IS NOT TRUE "
+        f"{looked}written AS (INSERT INTO {table} ({', '.join(insert_cols)}) "
+        f"SELECT {', '.join(select_cols)} FROM {source} "
         f"ORDER BY {', '.join(f'f.{k}' for k in keys)} "
         f"ON CONFLICT ({key_list}) {conflict} RETURNING {pk_col} AS _id, {aliased}, xmax = 0 AS _inserted) "
-        f"SELECT _id, {', '.join(f'_k{i}' for i in range(len(keys)))}, true, _inserted FROM written "
-        f"UNION ALL SELECT l._id, {keys_of}, false, false FROM looked l WHERE l._id IS NOT NULL"
+        f"SELECT _id, {', '.join(f'_k{i}' for i in range(len(keys)))}, true, _inserted FROM written{untouched}"
     )
     ids: dict[Key, str] = {}
     inserted: set[Key] = set()
@@ -268,7 +282,7 @@ def _upsert_postgresql(
     missing = [row for row in rows if tuple(str(row[name]) for name in on) not in ids]
     if missing:
         # A row committed by a concurrent transaction after this statement's snapshot and equal
-        # to ours: neither half returned it.
+        # to ours: neither half returned it (with `new`, also one that was there all along).
         ids.update(_select_ids(model, missing, on))
     return Upserted(ids, written, inserted)
 

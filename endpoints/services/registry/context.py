@@ -36,6 +36,7 @@ class ApplyContext:
         self.jobs: list[JobToRegister] = plan.jobs_to_register
         self.integration_ids: dict[str, str] = {}  # slug -> id
         self.job_ids: dict[str, str] = {}  # slug -> id
+        self.inserted_ids: set[str] = set()  # rows this apply inserted, of any kind (PostgreSQL)
         self.version_ids: dict[str, str] = {}  # slug -> registered version id
         self.existing_version_ids: list[str] = []  # registered versions that this apply did not insert
         self.registration_versions: dict[tuple[str, str], str] = {}  # (slug, version) -> version id
@@ -63,12 +64,23 @@ class ApplyContext:
     # Every write of an apply goes through these three, which count the rows written.
 
     def upsert(
-        self, model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, on: list[str], update: list[str]
+        self,
+        model: type[models.Model],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        on: list[str],
+        update: list[str],
+        new: bool = False,
     ) -> bulk.Upserted:
         """`bulk.upsert`: rows sorted by natural key, unchanged rows not rewritten."""
-        result = bulk.upsert(model, rows, on=on, update=update)
+        result = bulk.upsert(model, rows, on=on, update=update, new=new)
         self.written += result.written
+        self.inserted_ids.update(result.ids[key] for key in result.inserted)
         return result
+
+    def all_inserted(self, ids: Iterable[str]) -> bool:
+        """Whether this apply inserted every one of these rows: rows keyed by them are new too."""
+        return all(row_id in self.inserted_ids for row_id in ids)
 
     def update(self, queryset: models.QuerySet[Any], **values: Any) -> int:
         changed = queryset.update(**values)

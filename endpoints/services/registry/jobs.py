@@ -44,6 +44,7 @@ def register_jobs(ctx: ApplyContext) -> None:
         ],
         on=["project", "slug"],
         update=["title", "internal", "deleted_at"],
+        new=not any(job.exists for job in ctx.jobs),  # as the plan read them, in this transaction
     ).by_last()
 
 
@@ -82,6 +83,7 @@ def register_versions(ctx: ApplyContext) -> None:
         JobVersion,
         versions,
         on=["job", "version", "environment"],
+        new=ctx.all_inserted(ctx.job_ids.values()),
         update=[
             "event_specification",
             "trigger",
@@ -143,7 +145,13 @@ def register_examples(ctx: ApplyContext) -> None:
                 }
             )
     if examples:
-        ctx.upsert(EventExample, examples, on=["slug", "job_version"], update=["name", "icon", "payload"])
+        ctx.upsert(
+            EventExample,
+            examples,
+            on=["slug", "job_version"],
+            update=["name", "icon", "payload"],
+            new=not ctx.existing_version_ids,
+        )
     if ctx.existing_version_ids:
         ctx.delete_unlisted(
             EventExample.objects.filter(job_version_id__in=ctx.existing_version_ids), ["job_version_id", "slug"], keep
@@ -169,7 +177,9 @@ def link_integrations(ctx: ApplyContext) -> None:
                 }
             )
     if links:
-        ctx.upsert(JobIntegration, links, on=["version", "key"], update=["integration"])
+        ctx.upsert(
+            JobIntegration, links, on=["version", "key"], update=["integration"], new=not ctx.existing_version_ids
+        )
     if ctx.existing_version_ids:
         ctx.delete_unlisted(
             JobIntegration.objects.filter(version_id__in=ctx.existing_version_ids), ["version_id", "key"], keep
@@ -234,6 +244,7 @@ def point_latest_aliases(ctx: ApplyContext) -> None:
         ],
         on=["job", "environment", "name"],
         update=["value", "version"],
+        new=ctx.all_inserted(best),
     )
 
 

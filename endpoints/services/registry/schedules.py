@@ -53,6 +53,7 @@ def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
             dispatchers,
             on=["dispatchable_id", "environment"],
             update=["event", "source", "payload_filter", "context_filter", "manual", "dispatchable", "enabled"],
+            new=ctx.all_inserted(row["dispatchable_id"] for row in dispatchers),
         ).by_first()
 
     # A job that stopped being scheduled must stop receiving its schedule.
@@ -88,6 +89,7 @@ def _register_job_schedules(ctx: ApplyContext, scheduled: list[JobToRegister], d
         sources,
         on=["key", "environment"],
         update=["schedule", "endpoint", "dispatcher", "active", "metadata", "account_id"],
+        new=ctx.all_inserted(row["key"] for row in sources),
     )
     ctx.scheduled_job_ids = [ctx.job_ids[job.slug] for job in scheduled]
 
