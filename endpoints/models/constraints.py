@@ -13,11 +13,11 @@ label: SQLite's table rebuilds render constraints against a registry holding one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.backends.ddl_references import Statement
 
 
 class CompositeForeignKey(models.BaseConstraint):
@@ -29,37 +29,35 @@ class CompositeForeignKey(models.BaseConstraint):
         super().__init__(name=name)
         self.fields, self.to_fields = list(fields), list(to_fields)
 
-    def _sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> str:
+    def _sql(self, model: type[models.Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> str:
+        assert model is not None and schema_editor is not None
         target = model._meta.get_field(self.fields[0]).related_model
         if not isinstance(target, type) or not issubclass(target, models.Model):
             raise TypeError(f"{self.name}: the first field must be a resolved ForeignKey.")
         q = schema_editor.quote_name
-        columns = ", ".join(q(model._meta.get_field(name).column) for name in self.fields)
-        referenced = ", ".join(q(target._meta.get_field(name).column) for name in self.to_fields)
+        columns = ", ".join(q(_column(model, name)) for name in self.fields)
+        referenced = ", ".join(q(_column(target, name)) for name in self.to_fields)
         return (
             f"CONSTRAINT {q(self.name)} FOREIGN KEY ({columns}) "
             f"REFERENCES {q(target._meta.db_table)} ({referenced}) DEFERRABLE INITIALLY DEFERRED"
         )
 
-    def constraint_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> str:
+    def constraint_sql(self, model: type[models.Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> str:
         return self._sql(model, schema_editor)
 
-    def create_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> Statement:
-        table = schema_editor.quote_name(model._meta.db_table)
-        return Statement(
-            "ALTER TABLE %(table)s ADD %(constraint)s", table=table, constraint=self._sql(model, schema_editor)
-        )
+    def create_sql(self, model: type[models.Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> str:
+        assert model is not None and schema_editor is not None
+        return f"ALTER TABLE {schema_editor.quote_name(model._meta.db_table)} ADD {self._sql(model, schema_editor)}"
 
-    def remove_sql(self, model: type[models.Model], schema_editor: BaseDatabaseSchemaEditor) -> Statement:
+    def remove_sql(self, model: type[models.Model] | None, schema_editor: BaseDatabaseSchemaEditor | None) -> str:
+        assert model is not None and schema_editor is not None
         q = schema_editor.quote_name
-        return Statement(
-            "ALTER TABLE %(table)s DROP CONSTRAINT %(name)s", table=q(model._meta.db_table), name=q(self.name)
-        )
+        return f"ALTER TABLE {q(model._meta.db_table)} DROP CONSTRAINT {q(self.name)}"
 
     def validate(self, *args: Any, **kwargs: Any) -> None:
         """Like a ForeignKey's, checked by the database, not by `full_clean`."""
 
-    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
         path, args, kwargs = super().deconstruct()
         kwargs.update(fields=self.fields, to_fields=self.to_fields)
         return path, args, kwargs
@@ -71,3 +69,9 @@ class CompositeForeignKey(models.BaseConstraint):
 
     def __hash__(self) -> int:
         return hash((self.name, tuple(self.fields), tuple(self.to_fields)))
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column is not None
+    return field.column

@@ -159,17 +159,22 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
     fetched = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
     result = fetched.result
     data: dict[str, Any] | None
+    data_hash: str | None
     if isinstance(result, IndexUnchanged):
         # The previous run's very bytes: validated, NUL-scanned and hashed then (see `unchanged`).
         assert previous is not None and previous.document_hash is not None
         data, data_hash = None, previous.document_hash
     else:
         reject_unstorable(result.data, body=result.body)
-        data, data_hash = result.data, document_hash(result.data)
+        # Before the transaction only to compare with a previous SUCCESS; otherwise it is computed
+        # while the database checks the apply's foreign keys (`registry_apply(meanwhile=...)`).
+        data, data_hash = result.data, (document_hash(result.data) if previous is not None else None)
     store_versions(endpoint, result)
     with transaction.atomic():
-        if previous is not None and unchanged_since(
-            index=index, endpoint=endpoint, previous=previous, data_hash=data_hash
+        if (
+            previous is not None
+            and data_hash is not None
+            and unchanged_since(index=index, endpoint=endpoint, previous=previous, data_hash=data_hash)
         ):
             # Same document, same registry: nothing to write, nothing to diff.
             stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
@@ -183,9 +188,12 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             plan = registry_plan(endpoint=endpoint, data=data)
             if not index.force and (shrink := plan.suspicious_shrink()):
                 raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
-            registry_stats = registry_apply(endpoint=endpoint, plan=plan)
+            before = previous.data if previous else None  # loaded here: the thread below has no database
+            derived = _Derived(data, before, data_hash)
+            registry_stats = registry_apply(endpoint=endpoint, plan=plan, meanwhile=derived.compute)
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
-            diff = document_diff(previous.data if previous else None, data)
+            diff, data_hash = derived.diff, derived.hash
+        assert data_hash is not None  # `derived.compute` ran during the apply
         now = timezone.now()
         # The endpoint row is locked (URL, health) before the run row's final write, the order a
         # registration takes them in (endpoint, then run): the other way round, a registration
@@ -216,6 +224,20 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         "endpoints.index.succeeded",
         extra={"index_id": index.id, "endpoint_id": endpoint.id, "duration_ms": round(result.duration * 1000)},
     )
+
+
+class _Derived:
+    """What a run derives from its document alone (diff, hash): pure Python, no database, so it can
+    run beside the apply's longest statement."""
+
+    def __init__(self, data: dict[str, Any], before: Any, data_hash: str | None) -> None:
+        self.data, self.before, self.hash = data, before, data_hash
+        self.diff: dict[str, Any] = {}
+
+    def compute(self) -> None:
+        self.diff = document_diff(self.before, self.data)
+        if self.hash is None:
+            self.hash = document_hash(self.data)
 
 
 def fenced_queryset(index: EndpointIndex) -> QuerySet[EndpointIndex]:

@@ -78,7 +78,7 @@ class ApplyContext:
         self.inserted_ids.update(result.ids[key] for key in result.inserted)
         return result
 
-    def all_inserted(self, ids: Iterable[str]) -> bool:
+    def all_inserted(self, ids: Iterable[object]) -> bool:
         """Whether this apply inserted every one of these rows: rows keyed by them are new too."""
         return all(row_id in self.inserted_ids for row_id in ids)
 
