@@ -1,3 +1,4 @@
+from . import lookups  # noqa: F401  # registers `__anyof`
 from .base import TimestampedModel
 from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
 from .events import (

@@ -321,5 +321,5 @@ def delete_unlisted(queryset: models.QuerySet[Any], key_fields: list[str], keep:
             expressions.append(Value(SEP))
         expressions.append(name)
     annotated = queryset.annotate(_natural_key=Concat(*expressions, output_field=models.CharField()))
-    deleted, _ = annotated.exclude(_natural_key__in=keep).delete()
+    deleted, _ = annotated.exclude(_natural_key__anyof=list(keep)).delete()
     return int(deleted)

@@ -95,4 +95,4 @@ class ApplyContext:
     def deactivate(self, model: type[models.Model], ids: list[str]) -> None:
         """Rows of this endpoint that vanished from the document: kept, but inactive until they return."""
         if ids:
-            self.update(model._default_manager.filter(id__in=ids, active=True), active=False, updated_at=self.now)
+            self.update(model._default_manager.filter(id__anyof=ids, active=True), active=False, updated_at=self.now)

@@ -154,7 +154,9 @@ def register_examples(ctx: ApplyContext) -> None:
         )
     if ctx.existing_version_ids:
         ctx.delete_unlisted(
-            EventExample.objects.filter(job_version_id__in=ctx.existing_version_ids), ["job_version_id", "slug"], keep
+            EventExample.objects.filter(job_version_id__anyof=ctx.existing_version_ids),
+            ["job_version_id", "slug"],
+            keep,
         )
 
 
@@ -182,7 +184,7 @@ def link_integrations(ctx: ApplyContext) -> None:
         )
     if ctx.existing_version_ids:
         ctx.delete_unlisted(
-            JobIntegration.objects.filter(version_id__in=ctx.existing_version_ids), ["version_id", "key"], keep
+            JobIntegration.objects.filter(version_id__anyof=ctx.existing_version_ids), ["version_id", "key"], keep
         )
 
 
@@ -194,24 +196,24 @@ def disable_jobs(ctx: ApplyContext) -> None:
         return
     rows = list(
         JobVersion.objects.select_for_update()
-        .filter(id__in=planned, endpoint=ctx.endpoint, status=JobVersionStatus.ACTIVE)
+        .filter(id__anyof=planned, endpoint=ctx.endpoint, status=JobVersionStatus.ACTIVE)
         .values_list("id", "job_id")
     )
     if not rows:
         return
     version_ids = [version_id for version_id, _ in rows]
     ctx.changed_job_ids = {job_id for _, job_id in rows}
-    ctx.update(JobVersion.objects.filter(id__in=version_ids), status=JobVersionStatus.DISABLED, updated_at=ctx.now)
+    ctx.update(JobVersion.objects.filter(id__anyof=version_ids), status=JobVersionStatus.DISABLED, updated_at=ctx.now)
     ctx.update(
         EventDispatcher.objects.filter(
             environment=ctx.environment,
-            dispatchable_id__in=list(ctx.changed_job_ids),
+            dispatchable_id__anyof=list(ctx.changed_job_ids),
             dispatchable__id__in=version_ids,
         ),
         enabled=False,
         updated_at=ctx.now,
     )
-    ctx.disarm_filters.append(Q(key__in=list(ctx.changed_job_ids), endpoint=ctx.endpoint))
+    ctx.disarm_filters.append(Q(key__anyof=list(ctx.changed_job_ids), endpoint=ctx.endpoint))
     ctx.stats.disabled_jobs = len(ctx.changed_job_ids)
 
 
@@ -222,7 +224,7 @@ def point_latest_aliases(ctx: ApplyContext) -> None:
         return
     best: dict[str, tuple[str, str]] = {}
     rows = JobVersion.objects.filter(
-        environment=ctx.environment, job_id__in=list(job_ids), status=JobVersionStatus.ACTIVE
+        environment=ctx.environment, job_id__anyof=list(job_ids), status=JobVersionStatus.ACTIVE
     ).values_list("job_id", "id", "version")
     for job_id, version_id, version in rows:
         current = best.get(job_id)

@@ -153,7 +153,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> 
     candidates = {job_id: REASON_VANISHED for job_id, slug, _ in latest_here if slug not in declared}
 
     existing = dict(
-        Job.objects.filter(project_id=endpoint.project_id, slug__in=list(declared)).values_list("slug", "id")
+        Job.objects.filter(project_id=endpoint.project_id, slug__anyof=list(declared)).values_list("slug", "id")
     )
     for slug in disabled_slugs:
         if slug in existing:
@@ -166,7 +166,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> 
                 endpoint=endpoint,
                 environment_id=endpoint.environment_id,
                 status=JobVersionStatus.ACTIVE,
-                job_id__in=list(candidates),
+                job_id__anyof=list(candidates),
             )
             .order_by("job__slug", "version")
             .values_list("id", "job_id", "job__slug", "version")

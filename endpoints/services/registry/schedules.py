@@ -60,7 +60,7 @@ def register_dispatchers_and_schedules(ctx: ApplyContext) -> None:
     scheduled_slugs = {job.slug for job in scheduled}
     unscheduled = [ctx.job_ids[job.slug] for job in ctx.jobs if job.slug not in scheduled_slugs]
     if unscheduled:
-        ctx.disarm_filters.append(Q(key__in=unscheduled, endpoint=ctx.endpoint))
+        ctx.disarm_filters.append(Q(key__anyof=unscheduled, endpoint=ctx.endpoint))
     if scheduled:
         _register_job_schedules(ctx, scheduled, dispatcher_ids)
 
@@ -104,9 +104,9 @@ def settle_schedules(ctx: ApplyContext) -> None:
     rearm = ctx.rearm_dynamic_schedule_ids if ctx.environment.auto_enable_internal_sources else []
     arm_condition = Q()
     if rearm:
-        arm_condition |= Q(dynamic_trigger_id__in=rearm)
+        arm_condition |= Q(dynamic_trigger_id__anyof=rearm)
     if ctx.scheduled_job_ids:
-        arm_condition |= Q(key__in=ctx.scheduled_job_ids)
+        arm_condition |= Q(key__anyof=ctx.scheduled_job_ids)
     if not disarm_condition and not arm_condition:
         return
     rows = list(
@@ -115,17 +115,17 @@ def settle_schedules(ctx: ApplyContext) -> None:
         .annotate(
             to_disarm=ExpressionWrapper(Q(active=True) & disarm_condition, BooleanField()),
             to_arm=ExpressionWrapper(arm_condition, BooleanField()) if arm_condition else Value(False),
-            rearmed=ExpressionWrapper(Q(dynamic_trigger_id__in=rearm), BooleanField()) if rearm else Value(False),
+            rearmed=ExpressionWrapper(Q(dynamic_trigger_id__anyof=rearm), BooleanField()) if rearm else Value(False),
         )
         .values_list("id", "active", "to_disarm", "to_arm", "rearmed")
     )
     disarm = sorted(row_id for row_id, _, to_disarm, _, _ in rows if to_disarm)
     if ctx.disarm_filters:
         if disarm:
-            ctx.update(ScheduleSource.objects.filter(id__in=disarm), active=False, updated_at=ctx.now)
+            ctx.update(ScheduleSource.objects.filter(id__anyof=disarm), active=False, updated_at=ctx.now)
         follow_ups.schedules_to_disarm = disarm
     if rearm:
-        ctx.update(ScheduleSource.objects.filter(dynamic_trigger_id__in=rearm), active=True, updated_at=ctx.now)
+        ctx.update(ScheduleSource.objects.filter(dynamic_trigger_id__anyof=rearm), active=True, updated_at=ctx.now)
     if arm_condition:
         follow_ups.schedules_to_arm = sorted(
             row_id

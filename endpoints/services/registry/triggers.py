@@ -22,7 +22,7 @@ def register_dynamic_triggers(ctx: ApplyContext) -> None:
     snapshot = ctx.snapshot
     if snapshot.vanished_dynamic_trigger_ids or snapshot.vanished_dynamic_schedule_ids:
         vanished = snapshot.vanished_dynamic_trigger_ids + snapshot.vanished_dynamic_schedule_ids
-        ctx.update(DynamicTrigger.objects.filter(id__in=vanished), active=False, updated_at=ctx.now)
+        ctx.update(DynamicTrigger.objects.filter(id__anyof=vanished), active=False, updated_at=ctx.now)
     if snapshot.vanished_dynamic_schedule_ids:
         ctx.update(
             EventDispatcher.objects.filter(
