@@ -148,3 +148,18 @@ def test_composite_keys_accept_consistent_rows():
     _consistent(rows)
     connection.check_constraints()
     assert JobAlias.objects.filter(job=rows["job"]).exists()
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_stored_documents_are_compressed_with_lz4():
+    """Migration 0011: the run's ~300 KB document is TOAST-compressed with lz4 (faster than pglz)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        if not cursor.fetchone()[0]:
+            pytest.skip("this PostgreSQL was built without lz4")
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'endpoints_endpointindex'::regclass AND attname = 'data'"
+        )
+        assert cursor.fetchone()[0] == "l"
