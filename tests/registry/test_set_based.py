@@ -8,11 +8,16 @@ import json
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from endpoints import models as m
-from endpoints.services.registry import registry_changed, registry_generation_current
+from endpoints.services.registry import (
+    registry_apply,
+    registry_changed,
+    registry_generation_current,
+    registry_plan,
+)
 from endpoints.services.registry.bulk import upsert
 from tests import factories
 from tests.registry.conftest import index
@@ -94,27 +99,36 @@ def test_upsert_returns_the_id_of_every_row_written_or_not():
     assert m.Integration.objects.get(slug="c").title == "changed"
 
 
-@pytest.mark.parametrize("update", [["title"], []])
-def test_upsert_of_rows_said_to_be_new_stays_right_when_some_exist(update):
-    """`new=True` skips the lookup; a key that exists after all (say, committed concurrently) still
-    gets its id back, is updated only if it differs, and is not counted when unchanged."""
+@postgresql_only
+def test_upsert_of_rows_said_to_be_new_is_a_plain_insert_that_refuses_an_existing_key():
     org = factories.OrganizationFactory()
     upsert(m.IntegrationDefinition, [{"id": "a", "name": "A"}], on=["id"], update=[])
-    rows = [{"slug": slug, "title": slug, "definition_id": "a", "organization_id": org.id} for slug in "xy"]
-    before = upsert(m.Integration, rows, on=["organization", "slug"], update=["title"]).by_last()
-    stamps_before = dict(m.Integration.objects.values_list("slug", "updated_at"))
-    rows = [{**rows[0], "title": "changed"}, rows[1], {**rows[0], "slug": "z"}]
+    row = {"slug": "x", "title": "x", "definition_id": "a", "organization_id": org.id}
+    created = upsert(m.Integration, [row], on=["organization", "slug"], update=["title"], new=True)
+    assert created.by_last() == dict(m.Integration.objects.values_list("slug", "id")) and created.written == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        upsert(m.Integration, [row], on=["organization", "slug"], update=["title"], new=True)
 
-    result = upsert(m.Integration, rows, on=["organization", "slug"], update=update, new=True)
 
-    stored = dict(m.Integration.objects.values_list("slug", "id"))
-    assert result.by_last() == stored and {k: stored[k] for k in "xy"} == before
-    assert {key[-1] for key in result.inserted} == ({"z"} if connection.vendor == "postgresql" else set())
-    titles = dict(m.Integration.objects.values_list("slug", "title"))
-    assert titles == {"x": "changed" if update else "x", "y": "y", "z": "x"}
-    if connection.vendor == "postgresql":
-        assert result.written == (2 if update else 1)  # z, and x when its title may change
-        assert m.Integration.objects.get(slug="y").updated_at == stamps_before["y"]
+@postgresql_only
+def test_an_apply_whose_new_keys_were_committed_meanwhile_runs_again_looking_them_up(endpoint, full):
+    """The plan found no job; before the apply, "another index" inserts one of them: the optimistic
+    apply's plain INSERT fails on it, the apply is rolled back to its savepoint and runs again."""
+    plan = registry_plan(endpoint=endpoint, data=full)
+    slug = plan.jobs_to_register[0].slug
+    assert not any(job.exists for job in plan.jobs_to_register)
+    taken = m.Job.objects.create(
+        slug=slug, title="taken", project_id=endpoint.project_id, organization_id=endpoint.organization_id
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        stats = registry_apply(endpoint=endpoint, plan=plan)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any(s.startswith("ROLLBACK TO SAVEPOINT") for s in sql)
+    assert m.Job.objects.get(project_id=endpoint.project_id, slug=slug).id == taken.id
+    assert m.Job.objects.filter(project_id=endpoint.project_id).count() == len(plan.jobs_to_register)
+    assert stats.as_v2_stats() == index(factories.EndpointFactory(), full)[1].as_v2_stats()
 
 
 def _looked_up(endpoint: m.Endpoint, document: dict[str, Any]) -> set[str]:

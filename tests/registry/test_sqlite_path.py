@@ -1,5 +1,6 @@
 """The embedded default (SQLite) keeps its simpler write path: the registry's behaviour tests (and the
-schema's composite keys) run on it too, in a subprocess with an in-memory SQLite database (the suite itself runs on PostgreSQL)."""
+schema's composite keys, the `__anyof` lookup) run on it too, in a subprocess with an in-memory SQLite
+database (the suite itself runs on PostgreSQL)."""
 
 from __future__ import annotations
 

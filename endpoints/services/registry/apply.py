@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from endpoints.models import Endpoint
 from endpoints.services.registry import http_endpoints, jobs, schedules, sources, triggers
-from endpoints.services.registry.context import ApplyContext
+from endpoints.services.registry.context import ApplyContext, logger
 from endpoints.services.registry.generation import registry_generation_settle
 from endpoints.services.registry.integrations import register_integrations
 from endpoints.services.registry.plan import RegistryPlan
 from endpoints.services.registry.stats import RegistryStats
+
+UNIQUE_VIOLATION = "23505"  # SQLSTATE
 
 
 def registry_apply(
@@ -22,36 +24,55 @@ def registry_apply(
     """Write a plan in bulk, atomically; returns the index counters and the follow-up work.
 
     `meanwhile`: pure Python work of the caller's (it must not touch the database), run in a thread
-    while the database checks the apply's foreign keys, its longest statement."""
+    while the database checks the apply's foreign keys, its longest statement.
+
+    Optimistic first (PostgreSQL): rows keyed by a row this apply inserted, or by a job the plan did
+    not find, are plain INSERTs, without lookup or conflict clause. Inside a savepoint: if another
+    transaction committed one of those keys meanwhile (a unique violation), the apply is rolled back
+    to it and runs again, looking every key up."""
     if plan.endpoint_id != endpoint.id:
         raise ValueError("The plan was made for another endpoint.")
+    if connection.vendor == "postgresql" and plan.jobs_to_register:
+        try:
+            with transaction.atomic():
+                return _apply(endpoint, plan, meanwhile, optimistic=True)
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+            logger.info("registry.apply_retried", extra={"endpoint_id": endpoint.id, "reason": "unique_violation"})
     # No savepoint of its own inside the caller's transaction: a failure aborts the whole index anyway.
     with transaction.atomic(savepoint=False):
-        ctx = ApplyContext(endpoint=endpoint, plan=plan)
-        # Phases run in the original's order where it matters: jobs before sources and dynamic
-        # triggers (they point at the internal registration job's version), schedules settled last.
-        register_integrations(ctx)
-        jobs.register_jobs(ctx)
-        jobs.register_versions(ctx)
-        jobs.register_examples(ctx)
-        jobs.link_integrations(ctx)
-        jobs.disable_jobs(ctx)
-        jobs.point_latest_aliases(ctx)
-        jobs.resolve_registration_jobs(ctx)
-        triggers.register_dynamic_triggers(ctx)
-        schedules.register_dispatchers_and_schedules(ctx)
-        secret_references = sources.register_secret_references(ctx)
-        sources.register_sources(ctx, secret_references)
-        http_endpoint_ids = http_endpoints.register_http_endpoints(ctx, secret_references)
-        http_endpoints.register_webhooks(ctx, http_endpoint_ids)
-        schedules.settle_schedules(ctx)
-        ctx.stats.written = ctx.written
-        _check_references_now(meanwhile)
-        # Last, so the organization row's lock (taken only when rows changed) is held briefly.
-        ctx.stats.registry_generation = registry_generation_settle(
-            organization_id=endpoint.organization_id, changed=ctx.written > 0
-        )
-        return ctx.stats
+        return _apply(endpoint, plan, meanwhile, optimistic=False)
+
+
+def _apply(
+    endpoint: Endpoint, plan: RegistryPlan, meanwhile: Callable[[], None] | None, *, optimistic: bool
+) -> RegistryStats:
+    ctx = ApplyContext(endpoint=endpoint, plan=plan, optimistic=optimistic)
+    # Phases run in the original's order where it matters: jobs before sources and dynamic
+    # triggers (they point at the internal registration job's version), schedules settled last.
+    register_integrations(ctx)
+    jobs.register_jobs(ctx)
+    jobs.register_versions(ctx)
+    jobs.register_examples(ctx)
+    jobs.link_integrations(ctx)
+    jobs.disable_jobs(ctx)
+    jobs.point_latest_aliases(ctx)
+    jobs.resolve_registration_jobs(ctx)
+    triggers.register_dynamic_triggers(ctx)
+    schedules.register_dispatchers_and_schedules(ctx)
+    secret_references = sources.register_secret_references(ctx)
+    sources.register_sources(ctx, secret_references)
+    http_endpoint_ids = http_endpoints.register_http_endpoints(ctx, secret_references)
+    http_endpoints.register_webhooks(ctx, http_endpoint_ids)
+    schedules.settle_schedules(ctx)
+    ctx.stats.written = ctx.written
+    _check_references_now(meanwhile)
+    # Last, so the organization row's lock (taken only when rows changed) is held briefly.
+    ctx.stats.registry_generation = registry_generation_settle(
+        organization_id=endpoint.organization_id, changed=ctx.written > 0
+    )
+    return ctx.stats
 
 
 def _check_references_now(meanwhile: Callable[[], None] | None) -> None:

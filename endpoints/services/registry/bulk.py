@@ -18,8 +18,9 @@ what keeps the number of statements independent of the document's size.
   half of the UNION reads the statement's snapshot, i.e. the rows as they were before it.
 * Rows are sorted by their natural key, in Python and in the INSERT's `ORDER BY`, before every
   upsert, so two transactions upserting overlapping rows lock them in the same order (no deadlock).
-* Rows the caller knows to be new (`new=True`: keyed by a row this transaction inserted) skip
-  `looked`: nothing to find, and a key that exists after all still meets the conflict clause.
+* Rows the caller asserts to be new (`new=True`: keyed by a row this transaction inserted) are a
+  plain INSERT: no `looked`, no conflict clause (a key that exists after all raises; the caller
+  retries from a savepoint without `new`).
 * Ids are generated in SQL only for rows that are inserted: "c", 8 base36 characters of the
   statement's millisecond time (computed once) and 16 random hex characters (`gen_random_uuid`).
 
@@ -97,9 +98,10 @@ def upsert(
     they differ; `update=[]` only inserts the missing ones. Rows are dicts by field attname
     (`job_id`, not `job`); fields left out take their model default. Rows are sorted by `on`.
 
-    `new=True`: the caller knows that none of the keys existed (their parent row was inserted by
-    this transaction, say), so the statement skips the per-row lookup. Still correct if one does
-    exist (committed concurrently): the conflict clause settles it, at the price of a row lock."""
+    `new=True`: the caller asserts that none of the keys exists (their parent row was inserted by
+    this transaction, say): a plain INSERT, without lookup or conflict clause. A key that exists
+    after all (committed concurrently) raises IntegrityError (unique violation): run such upserts
+    in a savepoint, and again without `new` when it fails (`registry_apply` does)."""
     on = [_attname(model, name) for name in on]
     update = [_attname(model, name) for name in update]
     deduped: dict[Key, Mapping[str, Any]] = {}
@@ -251,9 +253,9 @@ def _upsert_postgresql(
     # LATERAL, one probe of the natural key's unique index per input row: a join the planner may
     # turn into a scan of the whole table would make an index cost what the registry holds.
     if new:
-        # No lookup: a key that exists after all conflicts, and `_select_ids` below reads its id.
-        looked, source, untouched = "", "input f", ""
+        looked, source, untouched, conflict_clause = "", "input f", "", ""
     else:
+        conflict_clause = f"ON CONFLICT ({key_list}) {conflict} "
         looked = (
             f"looked AS (SELECT i.*, e._id, e._same FROM input i LEFT JOIN LATERAL "  # noqa: S608
             f"(SELECT t.{pk_col} AS _id, {unchanged} AS _same FROM {table} t WHERE {key_match} LIMIT 1) e ON true), "
@@ -265,7 +267,7 @@ def _upsert_postgresql(
         f"{looked}written AS (INSERT INTO {table} ({', '.join(insert_cols)}) "
         f"SELECT {', '.join(select_cols)} FROM {source} "
         f"ORDER BY {', '.join(f'f.{k}' for k in keys)} "
-        f"ON CONFLICT ({key_list}) {conflict} RETURNING {pk_col} AS _id, {aliased}, xmax = 0 AS _inserted) "
+        f"{conflict_clause}RETURNING {pk_col} AS _id, {aliased}, xmax = 0 AS _inserted) "
         f"SELECT _id, {', '.join(f'_k{i}' for i in range(len(keys)))}, true, _inserted FROM written{untouched}"
     )
     ids: dict[Key, str] = {}
@@ -282,7 +284,7 @@ def _upsert_postgresql(
     missing = [row for row in rows if tuple(str(row[name]) for name in on) not in ids]
     if missing:
         # A row committed by a concurrent transaction after this statement's snapshot and equal
-        # to ours: neither half returned it (with `new`, also one that was there all along).
+        # to ours: neither half returned it.
         ids.update(_select_ids(model, missing, on))
     return Upserted(ids, written, inserted)
 

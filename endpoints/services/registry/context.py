@@ -23,8 +23,10 @@ logger = logging.getLogger("endpoints.services.registry")
 class ApplyContext:
     """Built inside the apply's transaction; each phase reads and fills it in `registry_apply`'s order."""
 
-    def __init__(self, *, endpoint: Endpoint, plan: RegistryPlan) -> None:
+    def __init__(self, *, endpoint: Endpoint, plan: RegistryPlan, optimistic: bool = False) -> None:
         self.endpoint = endpoint
+        # Upserts said to be `new` are plain INSERTs (see `registry_apply`); else they look keys up.
+        self.optimistic = optimistic
         self.environment: RuntimeEnvironment = endpoint.environment
         self.plan = plan
         self.snapshot = plan.snapshot
@@ -73,7 +75,7 @@ class ApplyContext:
         new: bool = False,
     ) -> bulk.Upserted:
         """`bulk.upsert`: rows sorted by natural key, unchanged rows not rewritten."""
-        result = bulk.upsert(model, rows, on=on, update=update, new=new)
+        result = bulk.upsert(model, rows, on=on, update=update, new=new and self.optimistic)
         self.written += result.written
         self.inserted_ids.update(result.ids[key] for key in result.inserted)
         return result
