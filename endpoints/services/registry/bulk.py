@@ -106,7 +106,7 @@ def upsert(
     update = [_attname(model, name) for name in update]
     deduped: dict[Key, Mapping[str, Any]] = {}
     for row in rows:
-        deduped[tuple(str(row[name]) for name in on)] = row
+        deduped[tuple(map(str, map(row.__getitem__, on)))] = row
     if not deduped:
         return Upserted({}, 0, set())
     ordered = [deduped[key] for key in sorted(deduped)]
@@ -276,12 +276,15 @@ def _upsert_postgresql(
     with server_binding_cursor() as cursor:
         cursor.execute(sql, params)
         for row_id, *key, was_written, was_inserted in cursor.fetchall():
-            natural = tuple(str(part) for part in key)
+            natural = tuple(map(str, key))
             ids[natural] = row_id
             written += bool(was_written)
             if was_inserted:
                 inserted.add(natural)
-    missing = [row for row in rows if tuple(str(row[name]) for name in on) not in ids]
+    # (Keys are distinct: one id per row means every row came back.)
+    missing = (
+        [] if len(ids) == len(rows) else [row for row in rows if tuple(map(str, map(row.__getitem__, on))) not in ids]
+    )
     if missing:
         # A row committed by a concurrent transaction after this statement's snapshot and equal
         # to ours: neither half returned it.

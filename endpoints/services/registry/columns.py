@@ -3,6 +3,7 @@ is skipped and reported rather than failing the whole index. Display text is cli
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, cast
 
 from django.db import models
@@ -27,6 +28,7 @@ from endpoints.services.registry.document import source_options
 MAX_INT = 2**31 - 1
 
 
+@cache
 def _max_length(model: type[models.Model], field_name: str) -> int | None:
     field = cast("models.Field[Any, Any]", model._meta.get_field(field_name))  # a column, not a relation
     return field.max_length
