@@ -223,9 +223,15 @@ def point_latest_aliases(ctx: ApplyContext) -> None:
     if not job_ids:
         return
     best: dict[str, tuple[str, str]] = {}
-    rows = JobVersion.objects.filter(
-        environment=ctx.environment, job_id__anyof=list(job_ids), status=JobVersionStatus.ACTIVE
-    ).values_list("job_id", "id", "version")
+    if ctx.all_inserted(job_ids):
+        # A job this apply inserted has one version, the ACTIVE one it just registered: nothing to read.
+        rows = [(ctx.job_ids[job.slug], ctx.version_ids[job.slug], job.version) for job in ctx.jobs]
+    else:
+        rows = list(
+            JobVersion.objects.filter(
+                environment=ctx.environment, job_id__anyof=list(job_ids), status=JobVersionStatus.ACTIVE
+            ).values_list("job_id", "id", "version")
+        )
     for job_id, version_id, version in rows:
         current = best.get(job_id)
         if current is None or version_key(version) > version_key(current[1]):
