@@ -106,13 +106,18 @@ def upsert(
     update = [_attname(model, name) for name in update]
     deduped: dict[Key, Mapping[str, Any]] = {}
     for row in rows:
-        deduped[tuple(map(str, map(row.__getitem__, on)))] = row
+        deduped[_key(row, on)] = row
     if not deduped:
         return Upserted({}, 0, set())
     ordered = [deduped[key] for key in sorted(deduped)]
     if connection.vendor == "postgresql":
         return _upsert_postgresql(model, ordered, on, update, new=new)
     return _upsert_simple(model, ordered, on, update)
+
+
+def _key(row: Mapping[str, Any], on: list[str]) -> Key:
+    """A row's natural key, as text (how the statement returns it)."""
+    return tuple(map(str, map(row.__getitem__, on)))
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
@@ -282,9 +287,7 @@ def _upsert_postgresql(
             if was_inserted:
                 inserted.add(natural)
     # (Keys are distinct: one id per row means every row came back.)
-    missing = (
-        [] if len(ids) == len(rows) else [row for row in rows if tuple(map(str, map(row.__getitem__, on))) not in ids]
-    )
+    missing = [] if len(ids) == len(rows) else [row for row in rows if _key(row, on) not in ids]
     if missing:
         # A row committed by a concurrent transaction after this statement's snapshot and equal
         # to ours: neither half returned it.
@@ -293,7 +296,7 @@ def _upsert_postgresql(
 
 
 def _select_ids(model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str]) -> dict[Key, str]:
-    wanted = {tuple(str(row[name]) for name in on) for row in rows}
+    wanted = {_key(row, on) for row in rows}
     filters = {f"{name}__in": unique(str(row[name]) for row in rows) for name in on}
     pk_name = model._meta.pk.attname
     found: dict[Key, str] = {}
