@@ -124,7 +124,8 @@ def test_an_apply_whose_new_keys_were_committed_meanwhile_runs_again_looking_the
     with CaptureQueriesContext(connection) as queries:
         stats = registry_apply(endpoint=endpoint, plan=plan)
 
-    sql = [q["sql"] for q in queries.captured_queries]
+    # (Django logs a statement sent ahead without its text: its cursor has no result to take it from.)
+    sql = [q["sql"] or "" for q in queries.captured_queries]
     assert any(s.startswith("ROLLBACK TO SAVEPOINT") for s in sql)
     assert m.Job.objects.get(project_id=endpoint.project_id, slug=slug).id == taken.id
     assert m.Job.objects.filter(project_id=endpoint.project_id).count() == len(plan.jobs_to_register)

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import IntegrityError, connection, transaction
 
 from endpoints.models import Endpoint
+from endpoints.pipelining import sending_ahead
 from endpoints.services.registry import http_endpoints, jobs, schedules, sources, triggers
 from endpoints.services.registry.context import ApplyContext, logger
 from endpoints.services.registry.generation import registry_generation_settle
@@ -29,12 +30,14 @@ def registry_apply(
     Optimistic first (PostgreSQL): rows keyed by a row this apply inserted, or by a job the plan did
     not find, are plain INSERTs, without lookup or conflict clause. Inside a savepoint: if another
     transaction committed one of those keys meanwhile (a unique violation), the apply is rolled back
-    to it and runs again, looking every key up."""
+    to it and runs again, looking every key up. Those INSERTs need no answer (their ids are made
+    here): they are sent ahead (`endpoints.pipelining`), and Python builds the next kind's rows while
+    the database writes the previous kind's."""
     if plan.endpoint_id != endpoint.id:
         raise ValueError("The plan was made for another endpoint.")
     if connection.vendor == "postgresql" and plan.jobs_to_register:
         try:
-            with transaction.atomic():
+            with transaction.atomic(), sending_ahead():
                 return _apply(endpoint, plan, meanwhile, optimistic=True)
         except IntegrityError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:

@@ -19,10 +19,12 @@ what keeps the number of statements independent of the document's size.
 * Rows are sorted by their natural key, in Python and in the INSERT's `ORDER BY`, before every
   upsert, so two transactions upserting overlapping rows lock them in the same order (no deadlock).
 * Rows the caller asserts to be new (`new=True`: keyed by a row this transaction inserted) are a
-  plain INSERT: no `looked`, no conflict clause (a key that exists after all raises; the caller
-  retries from a savepoint without `new`).
-* Ids are generated in SQL only for rows that are inserted: "c", 8 base36 characters of the
-  statement's millisecond time (computed once) and 16 random hex characters (`gen_random_uuid`).
+  plain INSERT with ids generated here: no `looked`, no conflict clause, no RETURNING, so nothing
+  waits for its answer; inside `endpoints.pipelining.sending_ahead()` it is sent without waiting (a
+  key that exists after all raises, then or at the next statement; the caller retries from a
+  savepoint without `new`).
+* Other ids are generated in SQL only for rows that are inserted. Both: "c", 8 base36 characters of
+  the statement's millisecond time (computed once) and 16 random hex characters.
 
 SQLite (the embedded default) keeps a simpler path: `bulk_create(update_conflicts=…)` plus one
 re-select of the ids; it reports every row as written.
@@ -45,7 +47,8 @@ from django.utils import timezone
 
 from endpoints import jsoncodec
 from endpoints.db import server_binding_cursor
-from endpoints.ids import _base36
+from endpoints.ids import _base36, new_ids
+from endpoints.pipelining import send_ahead
 
 # Joins the parts of a natural key into one string, so "delete what was not upserted" is one
 # statement for all rows (ids are base36 and never contain it).
@@ -109,9 +112,12 @@ def upsert(
         deduped[_key(row, on)] = row
     if not deduped:
         return Upserted({}, 0, set())
-    ordered = [deduped[key] for key in sorted(deduped)]
+    keys = sorted(deduped)
+    ordered = [deduped[key] for key in keys]
     if connection.vendor == "postgresql":
-        return _upsert_postgresql(model, ordered, on, update, new=new)
+        if new and _ids_known(model, ordered[0]):
+            return _insert_postgresql(model, ordered, keys, on)
+        return _upsert_postgresql(model, ordered, on, update)
     return _upsert_simple(model, ordered, on, update)
 
 
@@ -139,6 +145,12 @@ def _is_generated_id(field: models.Field[Any, Any]) -> bool:
     return field.primary_key and field.has_default() and callable(field.default)
 
 
+def _ids_known(model: type[models.Model], first: Mapping[str, Any]) -> bool:
+    """Whether an INSERT's ids can be known without its answer: made here, or given in the rows."""
+    pk = model._meta.pk
+    return pk is not None and (_is_generated_id(pk) or pk.attname in first)
+
+
 def _timestamp(field: models.Field[Any, Any]) -> bool:
     return isinstance(field, models.DateTimeField) and bool(field.auto_now or field.auto_now_add)
 
@@ -154,19 +166,27 @@ def _same_everywhere(values: list[Any]) -> bool:
     return len(set(map(type, values))) == 1
 
 
-def _input(rows: list[Mapping[str, Any]], fields: list[models.Field[Any, Any]]) -> tuple[str, list[str]]:
+def _input(
+    rows: list[Mapping[str, Any]], fields: list[models.Field[Any, Any]], ids: list[str] | None = None
+) -> tuple[str, list[str]]:
     """The input CTE's select list, and its two parameters: the rows and the columns that are the same
     in every row (the organization, the environment, a status), each sent once.
 
     Rows travel as one jsonb array of arrays (values by position, no keys), encoded by orjson here
     and parsed once by PostgreSQL; JSON columns arrive as the values they are (no double encoding),
     other columns as text cast to their type, as an explicit cast does (`varchar(n)` clips). Against
-    an array of objects with every column, this sends and parses about a third of the bytes."""
+    an array of objects with every column, this sends and parses about a third of the bytes.
+
+    `ids`: the rows' primary keys, the first of `fields`, not in the rows."""
     dicts = [row if type(row) is dict else dict(row) for row in rows]
     constant: list[models.Field[Any, Any]] = []
     varying: list[models.Field[Any, Any]] = []
     constants: list[Any] = []
     columns: list[list[Any]] = []
+    if ids is not None:
+        varying.append(fields[0])
+        columns.append(ids)
+        fields = fields[1:]
     for field in fields:
         values = list(map(dict.get, dicts, repeat(field.attname)))  # a column, at C speed
         if _same_everywhere(values):
@@ -186,7 +206,7 @@ def _input(rows: list[Mapping[str, Any]], fields: list[models.Field[Any, Any]]) 
     quote = connection.ops.quote_name
     select = {field.attname: read("e", at, field) for at, field in enumerate(varying)}
     select |= {field.attname: read("c.v", at, field) for at, field in enumerate(constant)}
-    typed = ", ".join(f"{select[field.attname]} AS {quote(str(field.column))}" for field in fields)
+    typed = ", ".join(f"{select[field.attname]} AS {quote(str(field.column))}" for field in [*varying, *constant])
     return typed, [document, jsoncodec.dumps(constants, default=_json_default)]
 
 
@@ -196,27 +216,83 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not a registry value")
 
 
-def _upsert_postgresql(
-    model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str], *, new: bool
-) -> Upserted:
-    def q(name: str | None) -> str:
-        return str(connection.ops.quote_name(str(name)))
+def _q(name: str | None) -> str:
+    return str(connection.ops.quote_name(str(name)))
 
-    table = q(model._meta.db_table)
-    now = timezone.now()
+
+@dataclass
+class _Columns:
+    """An INSERT's columns: those the rows carry (`input`), then those every row takes the same
+    default for (`defaults`, sent once as parameters)."""
+
+    input: list[models.Field[Any, Any]]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, model: type[models.Model], first: Mapping[str, Any], on: list[str], *, with_pk: bool) -> _Columns:
+        # Every row carries the keys of the first one; a column missing from it takes its default, a
+        # constant of the statement (timestamps: now).
+        now = timezone.now()
+        pk = model._meta.pk
+        input_fields: list[models.Field[Any, Any]] = [pk] if with_pk and pk is not None else []
+        defaults: dict[str, Any] = {}
+        for field in _columns(model):
+            if field in input_fields:
+                continue
+            if field.attname in first or field.attname in on:
+                input_fields.append(field)
+            elif _timestamp(field):
+                defaults[field.attname] = now
+            elif not _is_generated_id(field):
+                defaults[field.attname] = field.get_default() if field.has_default() else None
+        return cls(input_fields, defaults)
+
+    def defaults_sql(self, model: type[models.Model]) -> tuple[list[str], list[str], list[Any]]:
+        """The default columns' names, their select expressions, and their parameters."""
+        names, selects, params = [], [], []
+        for attname, value in self.defaults.items():
+            field = _field(model, attname)
+            names.append(_q(field.column))
+            selects.append(f"%s::{field.db_type(connection)}")
+            params.append(field.get_db_prep_save(value, connection))
+        return names, selects, params
+
+
+def _insert_postgresql(
+    model: type[models.Model], rows: list[Mapping[str, Any]], keys: list[Key], on: list[str]
+) -> Upserted:
+    """Rows asserted new: a plain INSERT with ids made here, sent ahead (nobody reads its answer)."""
+    table = _q(model._meta.db_table)
     pk = model._meta.pk
     assert pk is not None
-    # Every row carries the keys of the first one; a column missing from it takes its default, a
-    # constant of the statement (timestamps: now).
-    input_fields: list[models.Field[Any, Any]] = []
-    defaults: dict[str, Any] = {}
-    for field in _columns(model):
-        if field.attname in rows[0] or field.attname in on:
-            input_fields.append(field)
-        elif _timestamp(field):
-            defaults[field.attname] = now
-        elif not _is_generated_id(field):
-            defaults[field.attname] = field.get_default() if field.has_default() else None
+    generate = _is_generated_id(pk) and pk.attname not in rows[0]
+    columns = _Columns.of(model, rows[0], on, with_pk=generate)
+    ids = new_ids(len(rows)) if generate else None
+    typed, params = _input(rows, columns.input, ids)
+    names, selects, default_params = columns.defaults_sql(model)
+    insert_cols = [_q(field.column) for field in columns.input] + names
+    select_cols = [f"f.{_q(field.column)}" for field in columns.input] + selects
+    by_attname = {field.attname: field for field in columns.input}
+    order = ", ".join(f"f.{_q(by_attname[name].column)}" for name in on)
+    send_ahead(
+        f"WITH input AS (SELECT {typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(insert_cols)}) SELECT {', '.join(select_cols)} FROM input f ORDER BY {order}",
+        [*params, *default_params],
+    )
+    if ids is None:
+        ids = [str(row[pk.attname]) for row in rows]
+    return Upserted(dict(zip(keys, ids, strict=True)), len(rows), set(keys))
+
+
+def _upsert_postgresql(
+    model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
+) -> Upserted:
+    q = _q
+    table = q(model._meta.db_table)
+    pk = model._meta.pk
+    assert pk is not None
+    columns = _Columns.of(model, rows[0], on, with_pk=False)
+    input_fields = columns.input
     typed, input_params = _input(rows, input_fields)
     by_attname = {field.attname: field for field in input_fields}
     keys = [q(by_attname[name].column) for name in on]
@@ -231,12 +307,10 @@ def _upsert_postgresql(
         prefix = "c" + _base36(int(time.time() * 1000), 8)
         select_cols.insert(0, "%s || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)")
         params.append(prefix)
-    for attname, value in defaults.items():
-        if attname not in by_attname:
-            insert_cols.append(q(_field(model, attname).column))
-            field = _field(model, attname)
-            select_cols.append(f"%s::{field.db_type(connection)}")
-            params.append(field.get_db_prep_save(value, connection))
+    names, selects, default_params = columns.defaults_sql(model)
+    insert_cols += names
+    select_cols += selects
+    params += default_params
 
     pk_col = q(pk.column)
     if sets:
@@ -257,16 +331,13 @@ def _upsert_postgresql(
     # Identifiers come from model metadata and are quoted; every value is a parameter. The lookup is
     # LATERAL, one probe of the natural key's unique index per input row: a join the planner may
     # turn into a scan of the whole table would make an index cost what the registry holds.
-    if new:
-        looked, source, untouched, conflict_clause = "", "input f", "", ""
-    else:
-        conflict_clause = f"ON CONFLICT ({key_list}) {conflict} "
-        looked = (
-            f"looked AS (SELECT i.*, e._id, e._same FROM input i LEFT JOIN LATERAL "  # noqa: S608
-            f"(SELECT t.{pk_col} AS _id, {unchanged} AS _same FROM {table} t WHERE {key_match} LIMIT 1) e ON true), "
-        )
-        source = "looked f WHERE f._same IS NOT TRUE"
-        untouched = f" UNION ALL SELECT l._id, {keys_of}, false, false FROM looked l WHERE l._id IS NOT NULL"  # noqa: S608
+    conflict_clause = f"ON CONFLICT ({key_list}) {conflict} "
+    looked = (
+        f"looked AS (SELECT i.*, e._id, e._same FROM input i LEFT JOIN LATERAL "  # noqa: S608
+        f"(SELECT t.{pk_col} AS _id, {unchanged} AS _same FROM {table} t WHERE {key_match} LIMIT 1) e ON true), "
+    )
+    source = "looked f WHERE f._same IS NOT TRUE"
+    untouched = f" UNION ALL SELECT l._id, {keys_of}, false, false FROM looked l WHERE l._id IS NOT NULL"  # noqa: S608
     sql = (
         f"WITH input AS (SELECT {typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c), "  # noqa: S608
         f"{looked}written AS (INSERT INTO {table} ({', '.join(insert_cols)}) "
