@@ -188,7 +188,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             plan = registry_plan(endpoint=endpoint, data=data)
             if not index.force and (shrink := plan.suspicious_shrink()):
                 raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
-            before = previous.data if previous else None  # loaded here: the thread below has no database
+            before = previous.data if previous else None  # loaded here: `meanwhile` must not query
             derived = _Derived(data, before, data_hash)
             registry_stats = registry_apply(endpoint=endpoint, plan=plan, meanwhile=derived.compute)
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import IntegrityError, connection, transaction
 
 from endpoints.models import Endpoint
-from endpoints.pipelining import sending_ahead
+from endpoints.pipelining import send_ahead, sending_ahead
 from endpoints.services.registry import http_endpoints, jobs, schedules, sources, triggers
 from endpoints.services.registry.context import ApplyContext, logger
 from endpoints.services.registry.generation import registry_generation_settle
@@ -24,8 +23,8 @@ def registry_apply(
 ) -> RegistryStats:
     """Write a plan in bulk, atomically; returns the index counters and the follow-up work.
 
-    `meanwhile`: pure Python work of the caller's (it must not touch the database), run in a thread
-    while the database checks the apply's foreign keys, its longest statement.
+    `meanwhile`: pure Python work of the caller's (a query would wait for the checks), run while the
+    database checks the apply's foreign keys, its longest statement.
 
     Optimistic first (PostgreSQL): rows keyed by a row this apply inserted, or by a job the plan did
     not find, are plain INSERTs, without lookup or conflict clause. Inside a savepoint: if another
@@ -44,7 +43,7 @@ def registry_apply(
                 raise
             logger.info("registry.apply_retried", extra={"endpoint_id": endpoint.id, "reason": "unique_violation"})
     # No savepoint of its own inside the caller's transaction: a failure aborts the whole index anyway.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), sending_ahead():
         return _apply(endpoint, plan, meanwhile, optimistic=False)
 
 
@@ -86,19 +85,10 @@ def _check_references_now(meanwhile: Callable[[], None] | None) -> None:
     organization's generation row and the environment's event sequence row, which every index of the
     organization (environment) needs too. Checked here, those locks are held for milliseconds.
 
-    The checks take tens of milliseconds of the database's CPU, during which this process only
-    waits on the socket (without the GIL): `meanwhile` runs then, on the other core.
+    The checks take tens of milliseconds of the database's CPU: the statement is sent ahead and
+    `meanwhile` runs in this process while they do (the next statement waits for them).
     """
-    if connection.vendor != "postgresql":
-        if meanwhile is not None:
-            meanwhile()
-        return
-    if meanwhile is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply-meanwhile") as pool:
-        done = pool.submit(meanwhile)
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    done.result()  # its exception, if any
+    if connection.vendor == "postgresql":
+        send_ahead("SET CONSTRAINTS ALL IMMEDIATE", [])
+    if meanwhile is not None:
+        meanwhile()
