@@ -243,6 +243,18 @@ def test_concurrent_transactions_commit_sequences_in_order_without_gaps(environm
 
 
 @pytest.mark.django_db
+def test_the_events_returned_are_the_rows_stored_in_order(environment):
+    with transaction.atomic():
+        recorded = events_record(environment=environment, events=[NewEvent("job.added", {"i": i}) for i in range(3)])
+    assert len(recorded) == 3
+    stored = list(RegistryEvent.objects.filter(environment=environment).order_by("sequence"))
+    assert [(e.id, e.sequence, e.type, e.data) for e in recorded] == [
+        (e.id, e.sequence, e.type, e.data) for e in stored
+    ]
+    assert [e.data["i"] for e in recorded[1:]] == [1, 2] and recorded[-1].data["sequence"] == stored[-1].sequence
+
+
+@pytest.mark.django_db
 def test_the_purge_keeps_recent_events_and_those_still_pending_delivery(environment):
     subscription = subscription_create(environment=environment, url="http://127.0.0.1:9/", events=["job.added"])
     with transaction.atomic():

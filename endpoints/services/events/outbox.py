@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
-from typing import Any
+from typing import Any, overload
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -69,11 +70,37 @@ def _allocate(environment_id: str, count: int) -> int:
     return last - count + 1
 
 
-def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) -> list[RegistryEvent]:
+class RecordedEvents(Sequence[RegistryEvent]):
+    """The events recorded, as model instances built only when read: an index appends hundreds of
+    events (thousands for thousands of jobs) and reads none of them back, on its critical path."""
+
+    def __init__(self, build: Callable[[], list[RegistryEvent]], count: int) -> None:
+        self._build: Callable[[], list[RegistryEvent]] | None = build
+        self._rows: list[RegistryEvent] = []
+        self._count = count
+
+    def _all(self) -> list[RegistryEvent]:
+        if self._build is not None:
+            self._rows, self._build = self._build(), None
+        return self._rows
+
+    @overload
+    def __getitem__(self, index: int) -> RegistryEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RegistryEvent]: ...
+    def __getitem__(self, index: int | slice) -> RegistryEvent | Sequence[RegistryEvent]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) -> Sequence[RegistryEvent]:
     """Append events to the outbox in the caller's (open) transaction; queue their delivery on commit.
 
     Record as late as practical in the transaction: the environment's counter stays locked until
-    it commits, serialising the event-writing transactions of one environment.
+    it commits, serialising the event-writing transactions of one environment. Returns the events
+    in order (built when read).
     """
     if not events:
         return []
@@ -89,24 +116,28 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
     else:
         first = _allocate(environment.id, len(events))
         ids, subscription_ids = ["evt_" + new_id() for _ in events], []
-    rows = [
-        _event(
-            ids[offset],
-            environment.id,
-            first + offset,
-            event.type,
-            EVENT_TYPES[event.type],
-            {"sequence": first + offset, "environment": env, **event.data},
-            now,
-        )
-        for offset, event in enumerate(events)
-    ]
+
+    def build() -> list[RegistryEvent]:
+        return [
+            _event(
+                ids[offset],
+                environment.id,
+                first + offset,
+                event.type,
+                EVENT_TYPES[event.type],
+                {"sequence": first + offset, "environment": env, **event.data},
+                now,
+            )
+            for offset, event in enumerate(events)
+        ]
+
+    recorded = RecordedEvents(build, len(events))
     if connection.vendor != "postgresql":
-        RegistryEvent.objects.bulk_create(rows)
-        subscription_ids = _fan_out(environment.id, rows, now)
+        RegistryEvent.objects.bulk_create(list(recorded))
+        subscription_ids = _fan_out(environment.id, list(recorded), now)
     for subscription_id in subscription_ids:
         transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
-    return rows
+    return recorded
 
 
 def _event(*values: Any) -> RegistryEvent:

@@ -6,6 +6,7 @@ Payloads are documented in README.md ("Registry events"); every one carries `seq
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from endpointapi.transport import sanitize_url
@@ -29,7 +30,7 @@ def _url(url: str | None) -> str | None:
 
 def record_endpoint_registered(
     *, endpoint: Endpoint, created: bool, previous_url: str | None, index_id: str
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     """`endpoint.registered`, or `endpoint.restored` when registering brought a soft-deleted one back."""
     restored = not created and previous_url is None
     data = {
@@ -47,7 +48,7 @@ def record_endpoint_registered(
     return events_record(environment=endpoint.environment, events=[NewEvent(kind, data)])
 
 
-def record_endpoints_deleted(*, endpoints: list[Endpoint]) -> list[RegistryEvent]:
+def record_endpoints_deleted(*, endpoints: list[Endpoint]) -> Sequence[RegistryEvent]:
     """`endpoint.deleted` per endpoint (instances still carry their URL from before the delete)."""
     recorded: list[RegistryEvent] = []
     for endpoint in endpoints:
@@ -144,7 +145,7 @@ def record_index_succeeded(
     stats: RegistryStats,
     diff: dict[str, Any],
     health: HealthTransition | None = None,
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     """The events of a SUCCESS, recorded in the transaction that stores it."""
     events = index_succeeded_events(index=index, plan=plan, stats=stats, diff=diff)
     events += _health_events(index, health, "Index succeeded")
@@ -153,7 +154,7 @@ def record_index_succeeded(
 
 def record_index_unchanged(
     *, index: EndpointIndex, stats: dict[str, Any], health: HealthTransition | None = None
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     """A free re-index (same document, same registry) only closes the index: nothing was written, so
     no job or follow-up event repeats (they were delivered, at least once, when they happened)."""
     events = [_indexed(index, stats, [], {}, unchanged=True), *_health_events(index, health, "Index succeeded")]
@@ -162,7 +163,7 @@ def record_index_unchanged(
 
 def record_index_failed(
     *, index: EndpointIndex, error: dict[str, Any], health: HealthTransition | None = None
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     """`endpoint.index_failed` for a run that ended FAILURE (retries in between emit nothing)."""
     data = {
         "endpoint": endpoint_ref(index.endpoint),
@@ -176,7 +177,7 @@ def record_index_failed(
 
 def record_health_changed(
     *, endpoint: Endpoint, previous: str | None, current: str, reason: str | None = None
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     """`endpoint.health_changed`: to be called by the console's health model where it moves a state."""
     data = {"endpoint": endpoint_ref(endpoint), "health": {"previous": previous, "current": current}, "reason": reason}
     return events_record(environment=endpoint.environment, events=[NewEvent(t.ENDPOINT_HEALTH_CHANGED, data)])
@@ -184,7 +185,7 @@ def record_health_changed(
 
 def record_webhook_disabled(
     *, subscription: WebhookSubscription, environment: RuntimeEnvironment, reason: str
-) -> list[RegistryEvent]:
+) -> Sequence[RegistryEvent]:
     data = {
         "subscription": {"id": subscription.id, "url": _url(subscription.url)},
         "reason": reason,
