@@ -12,13 +12,14 @@ their first error is raised there, as Django's exception (IntegrityError, …), 
 `execute` or at the latest when the block ends. Nothing changes in what is written or in which order
 PostgreSQL runs it: only when this process waits for it.
 
-On other backends, and outside the block, `send_ahead` is a plain `execute`.
+On other backends, with a libpq older than 14 and outside the block, `send_ahead` is a plain `execute`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from types import TracebackType
 from typing import Any
 
@@ -73,7 +74,7 @@ def sending_ahead() -> Iterator[None]:
 
     Open it inside the savepoint or transaction the statements belong to: an error raised when it
     ends must reach the `atomic` block that rolls them back."""
-    if connection.vendor != "postgresql" or getattr(connection, _ATTR, None) is not None:
+    if connection.vendor != "postgresql" or getattr(connection, _ATTR, None) is not None or not _supported():
         yield
         return
     ahead = _Ahead()
@@ -88,6 +89,14 @@ def sending_ahead() -> Iterator[None]:
             ahead.wait()
     finally:
         setattr(connection, _ATTR, None)
+
+
+@cache
+def _supported() -> bool:
+    """Pipeline mode needs libpq 14 or later (psycopg-binary bundles one; a system libpq may be older)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def send_ahead(sql: str, params: Any) -> None:

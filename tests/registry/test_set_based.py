@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -108,6 +109,33 @@ def test_upsert_of_rows_said_to_be_new_is_a_plain_insert_that_refuses_an_existin
     assert created.by_last() == dict(m.Integration.objects.values_list("slug", "id")) and created.written == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         upsert(m.Integration, [row], on=["organization", "slug"], update=["title"], new=True)
+
+
+@postgresql_only
+def test_a_first_index_sends_its_inserts_ahead_and_waits_for_them_before_reading(endpoint, full):
+    """The optimistic apply's INSERTs go out in pipeline mode (not waited for); every other
+    statement runs with the pipeline left, i.e. after those INSERTs finished."""
+    from psycopg import pq
+
+    plan = registry_plan(endpoint=endpoint, data=full)
+    seen: list[tuple[str, bool]] = []  # (what, sent ahead)
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        inserted = re.search(r'INSERT INTO "(\w+)"', sql)
+        what = inserted.group(1) if inserted else sql.split(None, 1)[0]
+        seen.append((what, connection.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF))
+        return result
+
+    with transaction.atomic(), connection.execute_wrapper(record):
+        registry_apply(endpoint=endpoint, plan=plan)
+        assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+
+    ahead = {what for what, sent_ahead in seen if sent_ahead}
+    assert {"endpoints_job", "endpoints_jobversion", "endpoints_jobalias", "SET"} <= ahead, seen
+    assert ahead <= {what for what, _ in seen if what.startswith("endpoints_")} | {"SET"}, seen
+    assert not any(sent_ahead for what, sent_ahead in seen if what in ("SELECT", "UPDATE", "RELEASE")), seen
+    assert m.Job.objects.filter(project_id=endpoint.project_id).count() == len(plan.jobs_to_register)
 
 
 @postgresql_only
