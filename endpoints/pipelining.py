@@ -12,7 +12,8 @@ their first error is raised there, as Django's exception (IntegrityError, …), 
 `execute` or at the latest when the block ends. Nothing changes in what is written or in which order
 PostgreSQL runs it: only when this process waits for it.
 
-On other backends, with a libpq older than 14 and outside the block, `send_ahead` is a plain `execute`.
+On other backends, with a libpq older than 14, with `DATABASE_PIPELINE=off` and outside the block,
+`send_ahead` is a plain `execute`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from functools import cache
 from types import TracebackType
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from endpoints.db import server_binding_cursor
@@ -74,7 +76,12 @@ def sending_ahead() -> Iterator[None]:
 
     Open it inside the savepoint or transaction the statements belong to: an error raised when it
     ends must reach the `atomic` block that rolls them back."""
-    if connection.vendor != "postgresql" or getattr(connection, _ATTR, None) is not None or not _supported():
+    if (
+        connection.vendor != "postgresql"
+        or getattr(connection, _ATTR, None) is not None
+        or not settings.DATABASE_PIPELINE
+        or not _supported()
+    ):
         yield
         return
     ahead = _Ahead()

@@ -127,3 +127,10 @@ def test_a_nested_block_leaves_the_outer_one_in_charge(table):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM ahead")
         assert cursor.fetchone() == (2,)
+
+
+def test_with_pipelining_switched_off_every_statement_is_waited_for(table, settings):
+    settings.DATABASE_PIPELINE = False
+    with pytest.raises(IntegrityError), transaction.atomic(), sending_ahead():
+        send_ahead("INSERT INTO ahead (id) VALUES (1), (1)", [])
+        assert not in_pipeline()  # not reached: the INSERT failed in send_ahead itself
