@@ -17,14 +17,24 @@ def _base36(number: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
+#: SQL for the 16 random hex characters of ids made by a statement (after `time_prefix()`).
+SQL_RANDOM_HEX = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
+
+
+def time_prefix(seconds: float | None = None) -> str:
+    """'c' and 8 base36 characters of millisecond time (now, or `seconds` since the epoch): the part
+    of an id that keeps b-tree inserts local."""
+    return "c" + _base36(int((time.time() if seconds is None else seconds) * 1000), 8)
+
+
 def new_id() -> str:
-    """25 chars: 'c', 8 of millisecond time (keeps b-tree inserts local), 16 random (80 bits)."""
-    return "c" + _base36(int(time.time() * 1000), 8) + _base36(int.from_bytes(secrets.token_bytes(10)), 16)
+    """25 chars: `time_prefix()` and 16 random base36 characters (80 bits)."""
+    return time_prefix() + _base36(int.from_bytes(secrets.token_bytes(10)), 16)
 
 
 def new_ids(count: int) -> list[str]:
-    """`count` ids for rows inserted together: 25 chars, 'c', 8 of millisecond time (one reading for
-    all) and 16 random hex (64 bits each; the shape the registry's SQL generates too)."""
-    prefix = "c" + _base36(int(time.time() * 1000), 8)
+    """`count` ids for rows inserted together: 25 chars, one `time_prefix()` for all and 16 random
+    hex each (64 bits; the shape statements make with `SQL_RANDOM_HEX`)."""
+    prefix = time_prefix()
     random = secrets.token_hex(8 * count)
     return [prefix + random[at : at + 16] for at in range(0, 16 * count, 16)]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from endpoints import jsoncodec
 from endpoints.db import server_binding_cursor
-from endpoints.ids import _base36, new_id
+from endpoints.ids import SQL_RANDOM_HEX, new_id, time_prefix
 from endpoints.models import (
     DeliveryStatus,
     EventSequence,
@@ -133,8 +133,9 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
 
     recorded = RecordedEvents(build, len(events))
     if connection.vendor != "postgresql":
-        RegistryEvent.objects.bulk_create(list(recorded))
-        subscription_ids = _fan_out(environment.id, list(recorded), now)
+        rows = list(recorded)
+        RegistryEvent.objects.bulk_create(rows)
+        subscription_ids = _fan_out(environment.id, rows, now)
     for subscription_id in subscription_ids:
         transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
     return recorded
@@ -150,20 +151,19 @@ def _record_sql() -> str:
     q = connection.ops.quote_name
     sequences, events = q(EventSequence._meta.db_table), q(RegistryEvent._meta.db_table)
     deliveries, subscriptions = q(WebhookDelivery._meta.db_table), q(WebhookSubscription._meta.db_table)
-    random_hex = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
     # Table names are quoted model metadata; every value is a parameter.
     return (
         f"WITH seq AS (INSERT INTO {sequences} (environment_id, last_sequence) VALUES (%(env)s, %(count)s) "  # noqa: S608
         f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {sequences}.last_sequence + %(count)s "
         "RETURNING last_sequence - %(count)s AS base), "
         f"ev AS (INSERT INTO {events} (id, environment_id, sequence, type, version, data, occurred_at) "
-        f"SELECT %(event_prefix)s || {random_hex}, %(env)s, seq.base + u.n, u.type, u.version, "
+        f"SELECT %(event_prefix)s || {SQL_RANDOM_HEX}, %(env)s, seq.base + u.n, u.type, u.version, "
         "jsonb_build_object('sequence', seq.base + u.n, 'environment', %(environment)s::jsonb) || u.data, %(now)s "
         "FROM seq, jsonb_to_recordset(%(events)s::jsonb) AS u(n int8, type text, version int4, data jsonb) "
         "ORDER BY u.n RETURNING id, sequence, type), "
         f"fan AS (INSERT INTO {deliveries} (id, subscription_id, event_id, status, attempts, next_attempt_at, "
         "created_at, updated_at) "
-        f"SELECT %(delivery_prefix)s || {random_hex}, s.id, ev.id, %(pending)s, 0, %(now)s, %(now)s, %(now)s "
+        f"SELECT %(delivery_prefix)s || {SQL_RANDOM_HEX}, s.id, ev.id, %(pending)s, 0, %(now)s, %(now)s, %(now)s "
         f"FROM ev JOIN {subscriptions} s ON s.environment_id = %(env)s AND s.is_active "
         "AND (s.events ? ev.type OR s.events ? '*') ORDER BY s.id, ev.sequence RETURNING subscription_id) "
         "SELECT ev.sequence, ev.id, NULL FROM ev UNION ALL SELECT NULL, NULL, d.subscription_id "
@@ -187,12 +187,12 @@ def _record_postgresql(
             for n, event in enumerate(events, start=1)
         ]
     )
-    stamp = _base36(int(now.timestamp() * 1000), 8)
+    prefix = time_prefix(now.timestamp())
     params: dict[str, Any] = {
         "env": environment_id,
         "count": len(events),
-        "event_prefix": "evt_c" + stamp,
-        "delivery_prefix": "c" + stamp,
+        "event_prefix": "evt_" + prefix,
+        "delivery_prefix": prefix,
         "now": now,
         "events": document,
         "environment": jsoncodec.dumps(env),

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
@@ -47,7 +46,7 @@ from django.utils import timezone
 
 from endpoints import jsoncodec
 from endpoints.db import server_binding_cursor
-from endpoints.ids import _base36, new_ids
+from endpoints.ids import SQL_RANDOM_HEX, new_ids, time_prefix
 from endpoints.pipelining import send_ahead
 
 # Joins the parts of a natural key into one string, so "delete what was not upserted" is one
@@ -287,37 +286,35 @@ def _insert_postgresql(
 def _upsert_postgresql(
     model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
 ) -> Upserted:
-    q = _q
-    table = q(model._meta.db_table)
+    table = _q(model._meta.db_table)
     pk = model._meta.pk
     assert pk is not None
     columns = _Columns.of(model, rows[0], on, with_pk=False)
     input_fields = columns.input
     typed, input_params = _input(rows, input_fields)
     by_attname = {field.attname: field for field in input_fields}
-    keys = [q(by_attname[name].column) for name in on]
-    sets = [q(by_attname[name].column) for name in update]
+    keys = [_q(by_attname[name].column) for name in on]
+    sets = [_q(by_attname[name].column) for name in update]
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in keys)
 
-    insert_cols = [q(field.column) for field in input_fields]
-    select_cols = [f"f.{q(field.column)}" for field in input_fields]
+    insert_cols = [_q(field.column) for field in input_fields]
+    select_cols = [f"f.{_q(field.column)}" for field in input_fields]
     params: list[Any] = list(input_params)
     if _is_generated_id(pk) and pk.attname not in by_attname:
-        insert_cols.insert(0, q(pk.column))
-        prefix = "c" + _base36(int(time.time() * 1000), 8)
-        select_cols.insert(0, "%s || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)")
-        params.append(prefix)
+        insert_cols.insert(0, _q(pk.column))
+        select_cols.insert(0, f"%s || {SQL_RANDOM_HEX}")
+        params.append(time_prefix())
     names, selects, default_params = columns.defaults_sql(model)
     insert_cols += names
     select_cols += selects
     params += default_params
 
-    pk_col = q(pk.column)
+    pk_col = _q(pk.column)
     if sets:
         unchanged = f"({', '.join(f't.{c}' for c in sets)}) IS NOT DISTINCT FROM ({', '.join(f'i.{c}' for c in sets)})"
         assignments = [f"{c} = EXCLUDED.{c}" for c in sets]
         if any(f.attname == "updated_at" for f in _columns(model)) and "updated_at" not in update:
-            assignments.append(f"{q('updated_at')} = EXCLUDED.{q('updated_at')}")
+            assignments.append(f"{_q('updated_at')} = EXCLUDED.{_q('updated_at')}")
         conflict = (
             f"DO UPDATE SET {', '.join(assignments)} WHERE ({', '.join(f'{table}.{c}' for c in sets)}) "
             f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in sets)})"
