@@ -330,3 +330,32 @@ def test_pong_issues_serialise_like_zod(zod):
     for body, expected in zip(bodies, results, strict=True):
         _, issues = parse(PongResponse, body)
         assert [issue.to_json() for issue in issues] == expected["issues"], body
+
+
+def _python_serializers(schema: Any) -> list[str]:
+    """Where a core schema serializes through a Python function."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        serialization = schema.get("serialization")
+        if isinstance(serialization, dict) and serialization.get("type", "").startswith("function-"):
+            found.append(f"{schema.get('type')}: {serialization.get('function')}")
+        for value in schema.values():
+            found += _python_serializers(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _python_serializers(value)
+    return found
+
+
+def test_to_wire_calls_no_python_function_per_value():
+    # pydantic's PlainValidator serializes through a Python lambda per value: a 500-job document's
+    # to_wire() then cost as much as its validation.
+    assert _python_serializers(IndexDocument.__pydantic_core_schema__) == []
+
+
+def test_checked_values_serialize_as_their_type():
+    data = _data(document(jobs=[job(id="a", concurrencyLimit=5.0, enabled=True, preprocessRuns=False)]))
+    limit = data["jobs"][0]["concurrencyLimit"]
+    assert limit == 5 and type(limit) is int  # zod's .int() accepts 5.0; JSON.stringify writes 5
+    assert data["jobs"][0]["enabled"] is True and data["jobs"][0]["preprocessRuns"] is False
+    assert json.dumps(data["jobs"][0]["concurrencyLimit"]) == "5"
