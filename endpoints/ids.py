@@ -32,9 +32,9 @@ def new_id() -> str:
     return time_prefix() + _base36(int.from_bytes(secrets.token_bytes(10)), 16)
 
 
-def new_ids(count: int) -> list[str]:
-    """`count` ids for rows inserted together: 25 chars, one `time_prefix()` for all and 16 random
-    hex each (64 bits; the shape statements make with `SQL_RANDOM_HEX`)."""
-    prefix = time_prefix()
+def new_ids(count: int, *, prefix: str = "", seconds: float | None = None) -> list[str]:
+    """`count` ids for rows inserted together: `prefix`, one `time_prefix(seconds)` for all and 16
+    random hex each (64 bits; the shape statements make with `SQL_RANDOM_HEX`)."""
+    prefix += time_prefix(seconds)
     random = secrets.token_hex(8 * count)
     return [prefix + random[at : at + 16] for at in range(0, 16 * count, 16)]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from endpoints import jsoncodec
 from endpoints.db import server_binding_cursor
-from endpoints.ids import SQL_RANDOM_HEX, new_id, time_prefix
+from endpoints.ids import SQL_RANDOM_HEX, new_ids, time_prefix
 from endpoints.models import (
     DeliveryStatus,
     EventSequence,
@@ -115,7 +115,7 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
         first, ids, subscription_ids = _record_postgresql(environment.id, events, env, now)
     else:
         first = _allocate(environment.id, len(events))
-        ids, subscription_ids = ["evt_" + new_id() for _ in events], []
+        ids, subscription_ids = new_ids(len(events), prefix="evt_", seconds=now.timestamp()), []
 
     def build() -> list[RegistryEvent]:
         return [
@@ -157,16 +157,16 @@ def _record_sql() -> str:
         f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {sequences}.last_sequence + %(count)s "
         "RETURNING last_sequence - %(count)s AS base), "
         f"ev AS (INSERT INTO {events} (id, environment_id, sequence, type, version, data, occurred_at) "
-        f"SELECT %(event_prefix)s || {SQL_RANDOM_HEX}, %(env)s, seq.base + u.n, u.type, u.version, "
+        "SELECT u.id, %(env)s, seq.base + u.n, u.type, u.version, "
         "jsonb_build_object('sequence', seq.base + u.n, 'environment', %(environment)s::jsonb) || u.data, %(now)s "
-        "FROM seq, jsonb_to_recordset(%(events)s::jsonb) AS u(n int8, type text, version int4, data jsonb) "
+        "FROM seq, jsonb_to_recordset(%(events)s::jsonb) AS u(n int8, id text, type text, version int4, data jsonb) "
         "ORDER BY u.n RETURNING id, sequence, type), "
         f"fan AS (INSERT INTO {deliveries} (id, subscription_id, event_id, status, attempts, next_attempt_at, "
         "created_at, updated_at) "
         f"SELECT %(delivery_prefix)s || {SQL_RANDOM_HEX}, s.id, ev.id, %(pending)s, 0, %(now)s, %(now)s, %(now)s "
         f"FROM ev JOIN {subscriptions} s ON s.environment_id = %(env)s AND s.is_active "
         "AND (s.events ? ev.type OR s.events ? '*') ORDER BY s.id, ev.sequence RETURNING subscription_id) "
-        "SELECT ev.sequence, ev.id, NULL FROM ev UNION ALL SELECT NULL, NULL, d.subscription_id "
+        "SELECT seq.base + 1, NULL FROM seq UNION ALL SELECT NULL, d.subscription_id "
         "FROM (SELECT DISTINCT subscription_id FROM fan) d"
     )
 
@@ -177,38 +177,37 @@ def _record_postgresql(
     """Allocate the sequences, insert the events and their deliveries: one statement.
 
     The events travel as one JSON array (one orjson encoding, payloads embedded as they are; the
-    environment, the same in each, is added by the statement), and their ids are made by the
-    statement ("evt_c"/"c", 8 base36 characters of time, 16 random hex): an index of hundreds of
-    jobs appends hundreds of events. Returns the first sequence, the event ids
-    in order and the subscriptions that got deliveries (sorted)."""
+    environment, the same in each, is added by the statement) with their ids, made here ("evt_c",
+    8 base36 characters of time, 16 random hex; random parts made by the statement cost more).
+    Only the first sequence and the subscriptions that got deliveries (sorted) come back: an index
+    of hundreds of jobs appends hundreds of events. Returns those and the event ids in order."""
+    ids = new_ids(len(events), prefix="evt_", seconds=now.timestamp())
     document = jsoncodec.dumps(
         [
-            {"n": n, "type": event.type, "version": EVENT_TYPES[event.type], "data": event.data}
-            for n, event in enumerate(events, start=1)
+            {"n": n, "id": event_id, "type": event.type, "version": EVENT_TYPES[event.type], "data": event.data}
+            for n, (event_id, event) in enumerate(zip(ids, events, strict=True), start=1)
         ]
     )
-    prefix = time_prefix(now.timestamp())
     params: dict[str, Any] = {
         "env": environment_id,
         "count": len(events),
-        "event_prefix": "evt_" + prefix,
-        "delivery_prefix": prefix,
+        "delivery_prefix": time_prefix(now.timestamp()),
         "now": now,
         "events": document,
         "environment": jsoncodec.dumps(env),
         "pending": DeliveryStatus.PENDING.value,
     }
-    by_sequence: dict[int, str] = {}
+    first: int | None = None
     subscription_ids: list[str] = []
     with server_binding_cursor() as cursor:
         cursor.execute(_record_sql(), params)
-        for sequence, event_id, subscription_id in cursor.fetchall():
+        for sequence, subscription_id in cursor.fetchall():
             if subscription_id is None:
-                by_sequence[sequence] = event_id
+                first = int(sequence)
             else:
                 subscription_ids.append(subscription_id)
-    first = min(by_sequence)
-    return first, [by_sequence[first + n] for n in range(len(events))], sorted(subscription_ids)
+    assert first is not None  # the counter row is always returned
+    return first, ids, sorted(subscription_ids)
 
 
 def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> list[str]:

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from endpoints import jsoncodec
 from endpoints.db import server_binding_cursor
-from endpoints.ids import SQL_RANDOM_HEX, new_ids, time_prefix
+from endpoints.ids import new_ids
 from endpoints.pipelining import send_ahead
 
 # Joins the parts of a natural key into one string, so "delete what was not upserted" is one
@@ -289,9 +289,12 @@ def _upsert_postgresql(
     table = _q(model._meta.db_table)
     pk = model._meta.pk
     assert pk is not None
-    columns = _Columns.of(model, rows[0], on, with_pk=False)
+    # Ids for the rows that will be inserted are made here with the rest (a row that exists keeps
+    # its own): a random part per row made by the statement costs more than sending it.
+    generate = _is_generated_id(pk) and pk.attname not in rows[0]
+    columns = _Columns.of(model, rows[0], on, with_pk=generate)
     input_fields = columns.input
-    typed, input_params = _input(rows, input_fields)
+    typed, input_params = _input(rows, input_fields, new_ids(len(rows)) if generate else None)
     by_attname = {field.attname: field for field in input_fields}
     keys = [_q(by_attname[name].column) for name in on]
     sets = [_q(by_attname[name].column) for name in update]
@@ -300,10 +303,6 @@ def _upsert_postgresql(
     insert_cols = [_q(field.column) for field in input_fields]
     select_cols = [f"f.{_q(field.column)}" for field in input_fields]
     params: list[Any] = list(input_params)
-    if _is_generated_id(pk) and pk.attname not in by_attname:
-        insert_cols.insert(0, _q(pk.column))
-        select_cols.insert(0, f"%s || {SQL_RANDOM_HEX}")
-        params.append(time_prefix())
     names, selects, default_params = columns.defaults_sql(model)
     insert_cols += names
     select_cols += selects
