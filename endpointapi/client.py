@@ -204,14 +204,13 @@ class EndpointApiClient:
                     duration=response.duration,
                 )
             body = self._json(Action.INDEX_ENDPOINT, response)
-            document, issues = schemas.parse(schemas.IndexDocument, body)
-            if document is None:
+            data, issues = schemas.parse_wire(schemas.IndexDocument, body)
+            if data is None:
                 raise InvalidIndexDocument.from_issues(
                     issues, body, action=Action.INDEX_ENDPOINT, url=self.url, status_code=response.status_code
                 )
             return IndexResult(
-                document=document,
-                data=document.to_wire(),
+                data=data,
                 trigger_version=version,
                 trigger_sdk_version=sdk_version,
                 duration=response.duration,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
 from endpointapi.guard import AddressPolicy
-
-if TYPE_CHECKING:
-    from endpointapi.schemas import IndexDocument
+from endpointapi.schemas import IndexDocument
 
 __all__ = [
     "Action",
@@ -142,7 +141,6 @@ class ValidateResult:
 
 @dataclass(frozen=True)
 class IndexResult:
-    document: IndexDocument
     #: JSON-able; equal to zod's ``IndexEndpointResponseSchema.parse`` output (for ``EndpointIndex.data``).
     data: dict[str, Any]
     trigger_version: str | None
@@ -152,6 +150,11 @@ class IndexResult:
     body_hash: str = ""
     #: The raw response body, as received (scanned for NUL escapes without another dump).
     body: bytes = field(default=b"", repr=False)
+
+    @cached_property
+    def document(self) -> IndexDocument:
+        """The document as models, built on first use (validation itself builds none)."""
+        return IndexDocument.model_validate(self.data)
 
 
 @dataclass(frozen=True)
