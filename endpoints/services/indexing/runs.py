@@ -170,11 +170,6 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         # while the database checks the apply's foreign keys (`registry_apply(meanwhile=...)`).
         data, data_hash = result.data, (document_hash(result.data) if previous is not None else None)
     store_versions(endpoint, result)
-    url, body_hash, duration = fetched.url, result.body_hash, result.duration
-    # The validated models (thousands of objects) are only kept alive by `fetched`: handed to
-    # `_Derived`, they are freed while the database checks the apply's foreign keys, not after it.
-    release = [fetched]
-    del fetched, result
     with transaction.atomic():
         if (
             previous is not None
@@ -194,7 +189,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             if not index.force and (shrink := plan.suspicious_shrink()):
                 raise IndexFailure(index_error("SUSPICIOUS_SHRINK", shrink))
             before = previous.data if previous else None  # loaded here: `meanwhile` must not query
-            derived = _Derived(data, before, data_hash, release)
+            derived = _Derived(data, before, data_hash)
             registry_stats = registry_apply(endpoint=endpoint, plan=plan, meanwhile=derived.compute)
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
             diff, data_hash = derived.diff, derived.hash
@@ -203,7 +198,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         # The endpoint row is locked (URL, health) before the run row's final write, the order a
         # registration takes them in (endpoint, then run): the other way round, a registration
         # joining the next run while a worker claims it could close a cycle with this transaction.
-        store_url(endpoint, url)  # a redirect's URL is kept only with its successful index
+        store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
         health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         # An identical body is not sent back to the database: the UPDATE copies the previous row's.
         finished = index_success_store(
@@ -213,7 +208,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             previous_id=previous.id if data is None and previous is not None else None,
             diff=diff,
             document_hash=data_hash,
-            body_hash=body_hash,
+            body_hash=result.body_hash,
             generation=generation,
             now=now,
         )
@@ -227,7 +222,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
     metrics.endpoint_indexes.labels(index.source, IndexStatus.SUCCESS).inc()
     logger.info(
         "endpoints.index.succeeded",
-        extra={"index_id": index.id, "endpoint_id": endpoint.id, "duration_ms": round(duration * 1000)},
+        extra={"index_id": index.id, "endpoint_id": endpoint.id, "duration_ms": round(result.duration * 1000)},
     )
 
 
@@ -235,16 +230,14 @@ class _Derived:
     """What a run derives from its document alone (diff, hash): pure Python, no database, so it can
     run beside the apply's longest statement."""
 
-    def __init__(self, data: dict[str, Any], before: Any, data_hash: str | None, release: list[Any]) -> None:
+    def __init__(self, data: dict[str, Any], before: Any, data_hash: str | None) -> None:
         self.data, self.before, self.hash = data, before, data_hash
         self.diff: dict[str, Any] = {}
-        self._release = release  # what nothing reads any more: freed here, off the critical path
 
     def compute(self) -> None:
         self.diff = document_diff(self.before, self.data)
         if self.hash is None:
             self.hash = document_hash(self.data)
-        self._release.clear()
 
 
 def fenced_queryset(index: EndpointIndex) -> QuerySet[EndpointIndex]:
