@@ -34,8 +34,12 @@ def wire_validator(model: type[BaseModel]) -> SchemaValidator:
     return SchemaValidator(_as_dicts(model.__pydantic_core_schema__))
 
 
-# Wrapped schemas whose function sees the raw input (a dict for a model) and may stay as they are.
-_INPUT_FUNCTIONS = {"function-before", "function-wrap", "function-plain"}
+# Schemas whose output would not be what a model dump gives: an after-validator's function would
+# see a dict where it expects a model, and so would a wrap validator's around a model (one around
+# a union, such as the unions' error rewriting here, only passes the handler's result through);
+# a dataclass is dumped to a dict, not validated into one.
+_UNSUPPORTED = {"function-after", "model-fields", "dataclass", "dataclass-args"}
+_MODEL_OR_REF = {"model", "definition-ref"}
 
 
 def _as_dicts(schema: Any) -> Any:
@@ -46,8 +50,8 @@ def _as_dicts(schema: Any) -> Any:
     kind = schema.get("type")
     if kind == "model":
         return _model(schema)
-    if kind == "function-after" or kind == "model-fields":
-        raise UnsupportedSchema(f"{kind} outside a model: its function would see a dict")
+    if kind in _UNSUPPORTED or (kind == "function-wrap" and schema["schema"].get("type") in _MODEL_OR_REF):
+        raise UnsupportedSchema(f"{kind}: its output would differ from the model's dump")
     return {key: _as_dicts(value) for key, value in schema.items()}
 
 
@@ -57,7 +61,7 @@ def _model(schema: dict[str, Any]) -> Any:
         raise UnsupportedSchema(f"model {schema.get('cls')!r}")
     by_name = bool(config.get("validate_by_name"))
     inner, wrappers = schema["schema"], []
-    while inner.get("type") in _INPUT_FUNCTIONS and "schema" in inner:  # mode="before"/"wrap" model validators
+    while inner.get("type") == "function-before":  # mode="before" model validators: they see the input
         wrappers.append(inner)
         inner = inner["schema"]
     if inner.get("type") != "model-fields" or inner.get("computed_fields"):

@@ -85,12 +85,21 @@ class _After(WireModel):
         return self
 
 
+class _Wrap(WireModel):
+    name: str
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check(cls, data: Any, handler: Any) -> Any:
+        return handler(data)  # a wrap validator may read the model it gets back
+
+
 class _Extra(WireModel):
     model_config = ConfigDict(extra="allow")
     name: str
 
 
-@pytest.mark.parametrize("model", [_After, _Extra])
+@pytest.mark.parametrize("model", [_After, _Wrap, _Extra])
 def test_models_it_cannot_mirror_exactly_are_refused(model: Any) -> None:
     with pytest.raises(UnsupportedSchema):
         wire_validator(model)
