@@ -81,7 +81,7 @@ def _check_references_now(meanwhile: Callable[[], None] | None) -> None:
     """Run the deferred foreign-key checks of the writes above now, not at COMMIT.
 
     Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: thousands of row checks (a 500-job
-    index queues ~5,000) would otherwise run inside COMMIT, while the transaction holds the
+    index queues ~6,300) would otherwise run inside COMMIT, while the transaction holds the
     organization's generation row and the environment's event sequence row, which every index of the
     organization (environment) needs too. Checked here, those locks are held for milliseconds.
 

@@ -257,6 +257,45 @@ class _Columns:
         return names, selects, params
 
 
+@dataclass
+class _Insert:
+    """What both INSERT forms share: the input CTE's select list, the INSERT's columns and select
+    list, their parameters in statement order, and the ids made here (None: the rows carry theirs)."""
+
+    typed: str
+    insert_cols: list[str]
+    select_cols: list[str]
+    params: list[Any]
+    by_attname: dict[str, models.Field[Any, Any]]
+    ids: list[str] | None
+
+    @property
+    def input_cte(self) -> str:
+        """`input`: the rows, typed, from their two parameters (the first two of `params`)."""
+        # The select list is built from model metadata, quoted; the rows are parameters.
+        return f"input AS (SELECT {self.typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c)"  # noqa: S608
+
+    @classmethod
+    def of(cls, model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str]) -> _Insert:
+        pk = model._meta.pk
+        assert pk is not None
+        # Ids are made here for every row (an upsert's rows that exist keep their own): a random
+        # part per row made by the statement costs more than sending it.
+        generate = _is_generated_id(pk) and pk.attname not in rows[0]
+        columns = _Columns.of(model, rows[0], on, with_pk=generate)
+        ids = new_ids(len(rows)) if generate else None
+        typed, input_params = _input(rows, columns.input, ids)
+        names, selects, default_params = columns.defaults_sql(model)
+        return cls(
+            typed=typed,
+            insert_cols=[_q(field.column) for field in columns.input] + names,
+            select_cols=[f"f.{_q(field.column)}" for field in columns.input] + selects,
+            params=[*input_params, *default_params],
+            by_attname={field.attname: field for field in columns.input},
+            ids=ids,
+        )
+
+
 def _insert_postgresql(
     model: type[models.Model], rows: list[Mapping[str, Any]], keys: list[Key], on: list[str]
 ) -> Upserted:
@@ -264,22 +303,14 @@ def _insert_postgresql(
     table = _q(model._meta.db_table)
     pk = model._meta.pk
     assert pk is not None
-    generate = _is_generated_id(pk) and pk.attname not in rows[0]
-    columns = _Columns.of(model, rows[0], on, with_pk=generate)
-    ids = new_ids(len(rows)) if generate else None
-    typed, params = _input(rows, columns.input, ids)
-    names, selects, default_params = columns.defaults_sql(model)
-    insert_cols = [_q(field.column) for field in columns.input] + names
-    select_cols = [f"f.{_q(field.column)}" for field in columns.input] + selects
-    by_attname = {field.attname: field for field in columns.input}
-    order = ", ".join(f"f.{_q(by_attname[name].column)}" for name in on)
+    insert = _Insert.of(model, rows, on)
+    order = ", ".join(f"f.{_q(insert.by_attname[name].column)}" for name in on)
     send_ahead(
-        f"WITH input AS (SELECT {typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c) "  # noqa: S608
-        f"INSERT INTO {table} ({', '.join(insert_cols)}) SELECT {', '.join(select_cols)} FROM input f ORDER BY {order}",
-        [*params, *default_params],
+        f"WITH {insert.input_cte} INSERT INTO {table} ({', '.join(insert.insert_cols)}) "  # noqa: S608
+        f"SELECT {', '.join(insert.select_cols)} FROM input f ORDER BY {order}",
+        insert.params,
     )
-    if ids is None:
-        ids = [str(row[pk.attname]) for row in rows]
+    ids = insert.ids if insert.ids is not None else [str(row[pk.attname]) for row in rows]
     return Upserted(dict(zip(keys, ids, strict=True)), len(rows), set(keys))
 
 
@@ -289,24 +320,10 @@ def _upsert_postgresql(
     table = _q(model._meta.db_table)
     pk = model._meta.pk
     assert pk is not None
-    # Ids for the rows that will be inserted are made here with the rest (a row that exists keeps
-    # its own): a random part per row made by the statement costs more than sending it.
-    generate = _is_generated_id(pk) and pk.attname not in rows[0]
-    columns = _Columns.of(model, rows[0], on, with_pk=generate)
-    input_fields = columns.input
-    typed, input_params = _input(rows, input_fields, new_ids(len(rows)) if generate else None)
-    by_attname = {field.attname: field for field in input_fields}
-    keys = [_q(by_attname[name].column) for name in on]
-    sets = [_q(by_attname[name].column) for name in update]
+    insert = _Insert.of(model, rows, on)
+    keys = [_q(insert.by_attname[name].column) for name in on]
+    sets = [_q(insert.by_attname[name].column) for name in update]
     key_match = " AND ".join(f"t.{k} = i.{k}" for k in keys)
-
-    insert_cols = [_q(field.column) for field in input_fields]
-    select_cols = [f"f.{_q(field.column)}" for field in input_fields]
-    params: list[Any] = list(input_params)
-    names, selects, default_params = columns.defaults_sql(model)
-    insert_cols += names
-    select_cols += selects
-    params += default_params
 
     pk_col = _q(pk.column)
     if sets:
@@ -335,9 +352,8 @@ def _upsert_postgresql(
     source = "looked f WHERE f._same IS NOT TRUE"
     untouched = f" UNION ALL SELECT l._id, {keys_of}, false, false FROM looked l WHERE l._id IS NOT NULL"  # noqa: S608
     sql = (
-        f"WITH input AS (SELECT {typed} FROM jsonb_array_elements(%s::jsonb) e, (SELECT %s::jsonb AS v) c), "  # noqa: S608
-        f"{looked}written AS (INSERT INTO {table} ({', '.join(insert_cols)}) "
-        f"SELECT {', '.join(select_cols)} FROM {source} "
+        f"WITH {insert.input_cte}, {looked}written AS (INSERT INTO {table} ({', '.join(insert.insert_cols)}) "  # noqa: S608
+        f"SELECT {', '.join(insert.select_cols)} FROM {source} "
         f"ORDER BY {', '.join(f'f.{k}' for k in keys)} "
         f"{conflict_clause}RETURNING {pk_col} AS _id, {aliased}, xmax = 0 AS _inserted) "
         f"SELECT _id, {', '.join(f'_k{i}' for i in range(len(keys)))}, true, _inserted FROM written{untouched}"
@@ -346,7 +362,7 @@ def _upsert_postgresql(
     inserted: set[Key] = set()
     written = 0
     with server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, insert.params)
         for row_id, *key, was_written, was_inserted in cursor.fetchall():
             natural = tuple(map(str, key))
             ids[natural] = row_id
