@@ -12,6 +12,9 @@ in rolled-back transactions, alternating two ways of checking their foreign keys
   only), then one statement per constraint checks the distinct keys of the inserted rows against
   their parents and locks those `FOR KEY SHARE`, as PostgreSQL's own check does.
 
+The keys checked once per statement (`StatementForeignKey`, the scope columns an apply's rows
+share) are not compared here: they are not row checks, and run inside the INSERTs (not timed).
+
 Prints medians; uses bench/run.py's database (recreated) and loopback only. Asserts nothing.
 """
 

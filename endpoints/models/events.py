@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from .base import TimestampedModel
+from .constraints import StatementForeignKey
 from .tenancy import RuntimeEnvironment
 
 
@@ -32,7 +33,11 @@ class RegistryEvent(models.Model):
     id = models.CharField(primary_key=True, max_length=40, editable=False)
     # Indexed by the (environment, sequence) constraint.
     environment = models.ForeignKey(
-        RuntimeEnvironment, on_delete=models.CASCADE, related_name="registry_events", db_index=False
+        RuntimeEnvironment,
+        on_delete=models.CASCADE,
+        related_name="registry_events",
+        db_index=False,
+        db_constraint=False,  # registryevent_environment_fk
     )
     sequence = models.BigIntegerField()
     type = models.CharField(max_length=64)
@@ -42,7 +47,8 @@ class RegistryEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["environment", "sequence"], name="registryevent_environment_sequence")
+            models.UniqueConstraint(fields=["environment", "sequence"], name="registryevent_environment_sequence"),
+            StatementForeignKey(fields=["environment"], to_fields=["id"], name="registryevent_environment_fk"),
         ]
         indexes = [models.Index(fields=["occurred_at"], name="registryevent_occurred")]
 

@@ -1,6 +1,6 @@
 """The embedded default (SQLite) keeps its simpler write path: the registry's behaviour tests (and the
-schema's composite keys, the `__anyof` lookup) run on it too, in a subprocess with an in-memory SQLite
-database (the suite itself runs on PostgreSQL)."""
+schema's composite and statement-checked keys, the `__anyof` lookup) run on it too, in a subprocess
+with an in-memory SQLite database (the suite itself runs on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def test_the_registry_tests_pass_on_sqlite():
             "tests/registry/test_rules.py",
             "tests/registry/test_set_based.py",
             "tests/test_schema.py",
+            "tests/test_statement_foreign_keys.py",
             "tests/test_lookups.py",
         ],
         cwd=REPO,

@@ -81,11 +81,13 @@ def _check_references_now(meanwhile: Callable[[], None] | None) -> None:
     """Run the deferred foreign-key checks of the writes above now, not at COMMIT.
 
     Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: thousands of row checks (a 500-job
-    index queues ~6,300) would otherwise run inside COMMIT, while the transaction holds the
-    organization's generation row and the environment's event sequence row, which every index of the
-    organization (environment) needs too. Checked here, those locks are held for milliseconds.
+    index queues ~2,200, one per row and the parent it hangs off; the scope keys its rows share are
+    checked once per statement, `models.fk_triggers`) would otherwise run inside COMMIT, while the
+    transaction holds the organization's generation row and the environment's event sequence row,
+    which every index of the organization (environment) needs too. Checked here, those locks are
+    held for milliseconds.
 
-    The checks take tens of milliseconds of the database's CPU: the statement is sent ahead and
+    The checks take milliseconds of the database's CPU: the statement is sent ahead and
     `meanwhile` runs in this process while they do (the next statement waits for them).
     """
     if connection.vendor == "postgresql":
