@@ -102,8 +102,8 @@ def test_many_hook_calls_coalesce_into_one_pending_run(api_client, endpoint):
     assert index.requests == 10
 
 
-def test_a_hook_joining_a_pending_run_costs_two_statements(api_client, endpoint):
-    """The hook's lookup and the join's one UPDATE: a storm of hooks is cheap per request."""
+def test_a_hook_joining_a_pending_run_costs_one_statement(api_client, endpoint):
+    """The join checks the identifier itself: a storm of hooks costs one statement per request."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -111,8 +111,34 @@ def test_a_hook_joining_a_pending_run_costs_two_statements(api_client, endpoint)
     with CaptureQueriesContext(connection) as queries:
         assert api_client.post(hook_url(endpoint)).status_code == 200
     statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
-    assert len(statements) == 2, statements
-    assert EndpointIndex.objects.get().requests == 2
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2), statements
+    index = EndpointIndex.objects.get()
+    assert index.requests == 2 and [entry["source"] for entry in index.coalesced] == ["HOOK", "HOOK"]
+
+
+@pytest.mark.parametrize("without_identifier", [False, True])
+def test_a_pending_run_is_not_joined_by_a_wrong_identifier(api_client, endpoint, without_identifier):
+    assert api_client.post(hook_url(endpoint)).status_code == 200
+    if without_identifier:  # an endpoint without a hook identifier accepts none
+        type(endpoint).objects.filter(id=endpoint.id).update(indexing_hook_identifier=None)
+    response = api_client.post(hook_url(endpoint, endpoint.indexing_hook_identifier[::-1]))
+    assert response.status_code == 403 and response.json() == {"error": "Index hook identifier is invalid"}
+    assert EndpointIndex.objects.get().requests == 1
+
+
+def test_a_hook_joining_a_run_in_backoff_restarts_it(api_client, prod_environment, django_capture_on_commit_callbacks):
+    """Not the one-statement join: the full path restarts it with the environment's attempt budget."""
+    from tests.factories import EndpointFactory
+
+    endpoint = EndpointFactory(environment=prod_environment, indexing_hook_identifier="hookbackof")
+    run = EndpointIndex.objects.create(
+        endpoint=endpoint, source="API", attempts=1, max_attempts=3, run_at=timezone.now() + timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert api_client.post(hook_url(endpoint)).status_code == 200
+    run.refresh_from_db()
+    assert run.requests == 2 and run.run_at < timezone.now() + timedelta(minutes=1)
+    assert run.max_attempts > 3 and len(callbacks) == 1
 
 
 def test_a_hook_for_a_soft_deleted_endpoint_is_still_accepted(api_client, endpoint):

@@ -10,7 +10,7 @@ from django.conf import settings
 from endpoints.errors import EndpointNotFound, InvalidHookIdentifier
 from endpoints.models import EndpointIndex, IndexSource
 from endpoints.selectors import endpoint_for_hook
-from endpoints.services.indexing import endpoint_index_request
+from endpoints.services.indexing import endpoint_index_join_by_hook, endpoint_index_request
 from endpoints.services.keys import constant_time_equals
 from endpoints.utils import unstorable_path
 
@@ -42,19 +42,27 @@ _GITHUB_META = (
 
 
 def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str, raw_body: bytes) -> EndpointIndex:
-    """Request a HOOK index that runs a few seconds later (deploys settle first)."""
+    """Request a HOOK index that runs a few seconds later (deploys settle first).
+
+    A storm of hooks for one endpoint mostly joins its PENDING run: one statement that also checks
+    the identifier (`endpoint_index_join_by_hook`). Otherwise the endpoint is looked up, the
+    identifier compared in constant time, and the run joined or created. (The body, already in
+    memory and capped, is parsed first: a join records its reason.)"""
+    body = parse_lenient_json(raw_body)
+    reason = hook_reason(body)
+    delay = settings.KONGFLOW_HOOK_DELAY_SECONDS
+    joined = endpoint_index_join_by_hook(
+        environment_id=environment_id, slug=slug, hook_identifier=hook_identifier, reason=reason, delay=delay
+    )
+    if joined is not None:
+        return joined
     endpoint = endpoint_for_hook(environment_id=environment_id, slug=slug)
     if endpoint is None:
         raise EndpointNotFound()
     if not constant_time_equals(endpoint.indexing_hook_identifier or "", hook_identifier):
         raise InvalidHookIdentifier()
-    body = parse_lenient_json(raw_body)
     return endpoint_index_request(
-        endpoint=endpoint,
-        source=IndexSource.HOOK,
-        reason=hook_reason(body),
-        source_data=body,
-        delay=settings.KONGFLOW_HOOK_DELAY_SECONDS,
+        endpoint=endpoint, source=IndexSource.HOOK, reason=reason, source_data=body, delay=delay
     )
 
 

@@ -22,7 +22,7 @@ from .housekeeping import (
     housekeeping_record,
 )
 from .preview import IndexPreview, endpoint_index_preview
-from .requests import endpoint_index_request, endpoint_index_wait
+from .requests import endpoint_index_join_by_hook, endpoint_index_request, endpoint_index_wait
 from .retry import retry_delay
 from .runs import DATABASE_ERRORS, endpoint_index_run
 
@@ -33,6 +33,7 @@ __all__ = [
     "IndexPreview",
     "SweepResult",
     "broker_epoch",
+    "endpoint_index_join_by_hook",
     "endpoint_index_preview",
     "endpoint_index_request",
     "endpoint_index_run",

@@ -73,6 +73,19 @@ def endpoint_index_request(
 
 _TABLE = EndpointIndex._meta.db_table
 _COLUMNS = [str(field.column) for field in EndpointIndex._meta.concrete_fields]
+# The PENDING run a join updates (`waiting`), and whether the join restarts it: by the endpoint's
+# id; or, for a deploy hook's one-statement join, by the endpoint's (environment, slug) and hook
+# identifier, never a run the join would restart (that takes the full path: it needs the endpoint).
+_BY_ENDPOINT = (
+    f"SELECT id, (%(restart)s AND attempts > 0 AND run_at > %(run_at)s) AS restarted "  # noqa: S608
+    f"FROM {_TABLE} WHERE endpoint_id = %(endpoint_id)s AND status = %(pending)s FOR UPDATE"
+)
+_BY_HOOK = (
+    f"SELECT r.id, false AS restarted FROM {_TABLE} r JOIN {Endpoint._meta.db_table} e ON e.id = r.endpoint_id "  # noqa: S608
+    "WHERE e.environment_id = %(environment_id)s AND e.slug = %(slug)s "
+    "AND sha256(convert_to(e.indexing_hook_identifier, 'UTF8')) = sha256(convert_to(%(hook)s, 'UTF8')) "
+    "AND r.status = %(pending)s AND NOT (r.attempts > 0 AND r.run_at > %(run_at)s) FOR UPDATE OF r"
+)
 # One statement: count the request, remember its entry (bounded), OR its force into the run, and
 # restart a run waiting out a retry backoff. Joining a retry in backoff with a fresh reason to index
 # (a deploy) makes the run start when the request asked, with a fresh attempt budget (`attempts`
@@ -80,8 +93,7 @@ _COLUMNS = [str(field.column) for field in EndpointIndex._meta.concrete_fields]
 # a no-op once the new one claims the attempt, and the new one is sent after commit.
 # `SET` expressions and the `waiting` CTE see the row as it was before the update.
 _JOIN_SQL = (
-    f"WITH waiting AS (SELECT id, (%(restart)s AND attempts > 0 AND run_at > %(run_at)s) AS restarted "  # noqa: S608
-    f"FROM {_TABLE} WHERE endpoint_id = %(endpoint_id)s AND status = %(pending)s FOR UPDATE) "
+    "WITH waiting AS ({waiting}) "  # noqa: S608 - table and column names are model metadata
     f"UPDATE {_TABLE} AS run SET requests = run.requests + 1, "
     "coalesced = CASE WHEN jsonb_array_length(run.coalesced) < %(max_entries)s "
     "THEN run.coalesced || %(entry)s::jsonb ELSE run.coalesced END, "
@@ -115,23 +127,54 @@ def _join_pending(
         return _join_pending_simple(
             endpoint=endpoint, entry=entry, force=force, run_at=run_at, restart=restart, budget=budget
         )
+    params: dict[str, Any] = {"restart": restart, "endpoint_id": endpoint.id, "budget": budget}
+    return _join(_BY_ENDPOINT, params, entry=entry, force=force, run_at=run_at)
+
+
+def endpoint_index_join_by_hook(
+    *, environment_id: str, slug: str, hook_identifier: str, reason: str | None, delay: float
+) -> EndpointIndex | None:
+    """A deploy hook's common case in one statement: join the PENDING run of the endpoint that
+    (environment, slug) names if `hook_identifier` is its hook identifier. None when there is no
+    such run, when the identifier does not match, when the run waits out a retry backoff (a join
+    restarts it) and on SQLite: the caller then takes the full path (lookup, check, join or create).
+
+    The identifiers are compared as SHA-256 digests inside the statement: how long the comparison
+    takes depends on the digests, not on how much of the identifier a caller guessed."""
+    if connection.vendor != "postgresql":
+        return None
+    now = timezone.now()
+    entry = {"source": IndexSource.HOOK, "reason": reason, "at": js_iso(now)}
+    params: dict[str, Any] = {"environment_id": environment_id, "slug": slug, "hook": hook_identifier, "budget": 0}
+    joined = _join(_BY_HOOK, params, entry=entry, force=False, run_at=now + timedelta(seconds=delay))
+    if joined is not None:
+        metrics.endpoint_index_requests.labels(IndexSource.HOOK, "joined").inc()
+    return joined
+
+
+@cache
+def _join_sql(waiting: str, relaxed: bool) -> str:
+    return _JOIN_SQL.replace("{waiting}", waiting).replace("{relaxed}", _RELAXED if relaxed else "")
+
+
+def _join(
+    waiting: str, params: dict[str, Any], *, entry: dict[str, Any], force: bool, run_at: datetime
+) -> EndpointIndex | None:
+    """The join statement for the run `waiting` selects (PostgreSQL); None when it selects none."""
     relaxed = not force and not connection.in_atomic_block
-    sql = _JOIN_SQL.replace("{relaxed}", _RELAXED if relaxed else "")
-    params: dict[str, Any] = {
-        "restart": restart,
+    params = {
+        **params,
         "run_at": run_at,
-        "endpoint_id": endpoint.id,
         "pending": IndexStatus.PENDING,
         "max_entries": MAX_COALESCED_ENTRIES,
         "entry": json.dumps([entry]),
         "force": force,
         "now": timezone.now(),
-        "budget": budget,
     }
     # Server-side binding: the statement is the same for every join, so psycopg prepares it on
     # the connection after a few executions (no parse and plan per hook in a storm).
     with server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_join_sql(waiting, relaxed), params)
         row = cursor.fetchone()
     if row is None:
         return None
