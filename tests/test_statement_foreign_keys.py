@@ -147,37 +147,53 @@ def test_django_deletes_the_children_first_so_a_parent_can_go():
 # locked until it commits.
 
 
-def _session() -> psycopg.Connection[Any]:
+Session = psycopg.Connection[Any]
+
+
+@pytest.fixture
+def sessions() -> Iterator[tuple[Session, Session, Session]]:
+    """Two sessions that race (transactions), and a third that watches them (autocommit)."""
     settings = connection.settings_dict
-    return psycopg.connect(
-        dbname=settings["NAME"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"] or None,
-    )
+
+    def session(autocommit: bool = False) -> Session:
+        return psycopg.connect(
+            dbname=settings["NAME"],
+            host=settings["HOST"] or None,
+            port=settings["PORT"] or None,
+            user=settings["USER"] or None,
+            autocommit=autocommit,
+        )
+
+    with session() as first, session() as second, session(autocommit=True) as watcher:
+        yield first, second, watcher
 
 
-def _waiting_on_a_lock(watcher: psycopg.Connection[Any], pid: int) -> bool:
-    row = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
-    return row is not None and row[0] == "Lock"
-
-
-def _in_thread(session: psycopg.Connection[Any], sql: str, params: list[Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run `sql` and commit in a thread; the outcome (None or the exception) lands in the list."""
+def _blocked_then_released(watcher: Session, blocked: Session, sql: str, env_id: str, holder: Session) -> Any:
+    """Run `sql` (and commit) in `blocked` until it waits on a lock, commit `holder`; the outcome
+    of `sql`: None, or the exception it raised."""
     outcome: list[Any] = []
 
     def run() -> None:
         try:
-            session.execute(sql, params)
-            session.commit()
+            blocked.execute(sql, [env_id])
+            blocked.commit()
             outcome.append(None)
         except psycopg.Error as exc:
-            session.rollback()
+            blocked.rollback()
             outcome.append(exc)
 
     thread = threading.Thread(target=run)
     thread.start()
-    return thread, outcome
+    pid = blocked.info.backend_pid
+
+    def waiting() -> bool:
+        row = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+        return row is not None and row[0] == "Lock"
+
+    wait_for(waiting, timeout=10, what="the statement to wait for the other session's lock")
+    holder.commit()
+    thread.join(timeout=10)
+    return outcome[0]
 
 
 INSERT_DISPATCHER = (
@@ -189,34 +205,24 @@ DELETE_ENVIRONMENT = "DELETE FROM endpoints_runtimeenvironment WHERE id = %s"
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_parent_deleted_while_its_child_is_uncommitted_stays():
+def test_a_parent_deleted_while_its_child_is_uncommitted_stays(sessions):
+    writer, deleter, watcher = sessions
     env_id = EndpointFactory().environment_id
-    with _session() as writer, _session() as deleter, _session() as watcher:
-        watcher.autocommit = True
-        writer.execute(INSERT_DISPATCHER, [env_id])  # uncommitted; the environment row is locked
-        pid = deleter.info.backend_pid
-        thread, outcome = _in_thread(deleter, DELETE_ENVIRONMENT, [env_id])
-        wait_for(lambda: _waiting_on_a_lock(watcher, pid), timeout=10, what="the DELETE to wait for the child")
-        writer.commit()
-        thread.join(timeout=10)
-    assert isinstance(outcome[0], psycopg.errors.ForeignKeyViolation)
+    writer.execute(INSERT_DISPATCHER, [env_id])  # uncommitted; the environment row is locked
+    outcome = _blocked_then_released(watcher, deleter, DELETE_ENVIRONMENT, env_id, holder=writer)
+    assert isinstance(outcome, psycopg.errors.ForeignKeyViolation)
     assert RuntimeEnvironment.objects.filter(id=env_id).exists()
     assert EventDispatcher.objects.filter(id="disp_race", environment_id=env_id).exists()
 
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_child_inserted_while_its_parents_delete_is_uncommitted_is_refused():
+def test_a_child_inserted_while_its_parents_delete_is_uncommitted_is_refused(sessions):
+    writer, deleter, watcher = sessions
     env_id = EndpointFactory().environment_id
-    with _session() as writer, _session() as deleter, _session() as watcher:
-        watcher.autocommit = True
-        # The environment's own children first, as Django's delete does; then the environment.
-        deleter.execute("DELETE FROM endpoints_endpoint WHERE environment_id = %s", [env_id])
-        deleter.execute(DELETE_ENVIRONMENT, [env_id])  # uncommitted
-        pid = writer.info.backend_pid
-        thread, outcome = _in_thread(writer, INSERT_DISPATCHER, [env_id])
-        wait_for(lambda: _waiting_on_a_lock(watcher, pid), timeout=10, what="the INSERT to wait for the DELETE")
-        deleter.commit()
-        thread.join(timeout=10)
-    assert isinstance(outcome[0], psycopg.errors.ForeignKeyViolation)
+    # The environment's own children first, as Django's delete does; then the environment.
+    deleter.execute("DELETE FROM endpoints_endpoint WHERE environment_id = %s", [env_id])
+    deleter.execute(DELETE_ENVIRONMENT, [env_id])  # uncommitted
+    outcome = _blocked_then_released(watcher, writer, INSERT_DISPATCHER, env_id, holder=deleter)
+    assert isinstance(outcome, psycopg.errors.ForeignKeyViolation)
     assert not EventDispatcher.objects.filter(id="disp_race").exists()

@@ -71,8 +71,13 @@ class ForeignKeyTriggers:
             f"CONSTRAINT = {_literal(self.name)}, TABLE = {_literal(self.child)};"
         )
 
-    def _lock_parent(self, record: str) -> str:
-        return f"PERFORM 1 FROM {self.quote(self.parent)} p WHERE {self._match(record)} FOR KEY SHARE OF p;"
+    def _require_parent(self, record: str) -> str:
+        """Lock the parent row of the key in `record` FOR KEY SHARE (as PostgreSQL's own check does);
+        RAISE when there is none."""
+        return (
+            f"PERFORM 1 FROM {self.quote(self.parent)} p WHERE {self._match(record)} FOR KEY SHARE OF p; "
+            f"IF NOT FOUND THEN {self._missing(record)} END IF;"
+        )
 
     def _changed(self, columns: Sequence[str]) -> str:
         return f"ROW({self._cols('OLD.', columns)}) IS DISTINCT FROM ROW({self._cols('NEW.', columns)})"
@@ -96,10 +101,7 @@ DECLARE k record;
 BEGIN
     FOR k IN SELECT DISTINCT {self._cols("n.", self.columns)} FROM new_rows n
              WHERE {self._not_null("n", self.columns)} LOOP
-        {self._lock_parent("k")}
-        IF NOT FOUND THEN
-            {self._missing("k")}
-        END IF;
+        {self._require_parent("k")}
     END LOOP;
     RETURN NULL;
 END $fk$;
@@ -108,10 +110,7 @@ CREATE TRIGGER {self._fn("insert")} AFTER INSERT ON {child} REFERENCING NEW TABL
 CREATE FUNCTION {self._fn("update")}() RETURNS trigger LANGUAGE plpgsql AS $fk$
 BEGIN
     IF {self._not_null("NEW", self.columns)} THEN
-        {self._lock_parent("NEW")}
-        IF NOT FOUND THEN
-            {self._missing("NEW")}
-        END IF;
+        {self._require_parent("NEW")}
     END IF;
     RETURN NULL;
 END $fk$;
