@@ -50,9 +50,10 @@ class ForeignKeyTriggers:
     def _cols(self, prefix: str, columns: Sequence[str]) -> str:
         return ", ".join(f"{prefix}{self.quote(c)}" for c in columns)
 
-    def _match(self, record: str) -> str:
+    def _pairs(self, *, parent: str, child: str) -> str:
+        """The key's columns equal, parent's in `parent` (a row alias or record), child's in `child`."""
         pairs = zip(self.columns, self.parent_columns, strict=True)
-        return " AND ".join(f"p.{self.quote(pc)} = {record}.{self.quote(c)}" for c, pc in pairs)
+        return " AND ".join(f"{parent}.{self.quote(pc)} = {child}.{self.quote(c)}" for c, pc in pairs)
 
     def _values(self, record: str, columns: Sequence[str]) -> str:
         return f"concat_ws(', ', {self._cols(record + '.', columns)})"
@@ -74,8 +75,9 @@ class ForeignKeyTriggers:
     def _require_parent(self, record: str) -> str:
         """Lock the parent row of the key in `record` FOR KEY SHARE (as PostgreSQL's own check does);
         RAISE when there is none."""
+        match = self._pairs(parent="p", child=record)
         return (
-            f"PERFORM 1 FROM {self.quote(self.parent)} p WHERE {self._match(record)} FOR KEY SHARE OF p; "
+            f"PERFORM 1 FROM {self.quote(self.parent)} p WHERE {match} FOR KEY SHARE OF p; "
             f"IF NOT FOUND THEN {self._missing(record)} END IF;"
         )
 
@@ -91,9 +93,7 @@ class ForeignKeyTriggers:
         )
         still = "Key (" + ", ".join(self.parent_columns) + ")=("
         referencing = ') is still referenced from table "' + self.child + '".'
-        child_match = " AND ".join(
-            f"c.{q(c)} = OLD.{q(pc)}" for c, pc in zip(self.columns, self.parent_columns, strict=True)
-        )
+        child_match = self._pairs(parent="OLD", child="c")
         # Identifiers are quoted model metadata; the statements carry no value.
         return f"""
 CREATE FUNCTION {self._fn("insert")}() RETURNS trigger LANGUAGE plpgsql AS $fk$

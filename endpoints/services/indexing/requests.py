@@ -38,7 +38,7 @@ def endpoint_index_request(
     after the surrounding transaction commits.
     """
     now = timezone.now()
-    entry = {"source": source, "reason": reason, "at": js_iso(now)}
+    entry = _entry(source, reason, now)
     max_attempts = max_attempts_for(endpoint.environment)
     for _ in range(5):
         run_at = now + timedelta(seconds=delay)
@@ -144,12 +144,18 @@ def endpoint_index_join_by_hook(
     if connection.vendor != "postgresql":
         return None
     now = timezone.now()
-    entry = {"source": IndexSource.HOOK, "reason": reason, "at": js_iso(now)}
+    entry = _entry(IndexSource.HOOK, reason, now)
+    # `budget` only sizes a restart, which this join never makes (`_BY_HOOK`).
     params: dict[str, Any] = {"environment_id": environment_id, "slug": slug, "hook": hook_identifier, "budget": 0}
     joined = _join(_BY_HOOK, params, entry=entry, force=False, run_at=now + timedelta(seconds=delay))
     if joined is not None:
         metrics.endpoint_index_requests.labels(IndexSource.HOOK, "joined").inc()
     return joined
+
+
+def _entry(source: str, reason: str | None, now: datetime) -> dict[str, Any]:
+    """What a request leaves in its run's `coalesced` list."""
+    return {"source": source, "reason": reason, "at": js_iso(now)}
 
 
 @cache

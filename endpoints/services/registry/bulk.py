@@ -23,8 +23,8 @@ what keeps the number of statements independent of the document's size.
   waits for its answer; inside `endpoints.pipelining.sending_ahead()` it is sent without waiting (a
   key that exists after all raises, then or at the next statement; the caller retries from a
   savepoint without `new`).
-* Other ids are generated in SQL only for rows that are inserted. Both: "c", 8 base36 characters of
-  the statement's millisecond time (computed once) and 16 random hex characters.
+* Ids are made here for every row (`ids.new_ids`: "c", 8 base36 characters of millisecond time,
+  computed once, and 16 random hex characters); an upsert's rows that exist keep their own.
 
 SQLite (the embedded default) keeps a simpler path: `bulk_create(update_conflicts=…)` plus one
 re-select of the ids; it reports every row as written.
