@@ -146,3 +146,20 @@ def test_a_claimed_run_comes_with_the_latest_success_the_selector_returns(db):
 
     lonely = factories.EndpointIndexFactory(status=IndexStatus.STARTED)
     assert endpoint_index_for_run(index_id=lonely.id)[1] is None
+
+
+def test_an_unchanged_re_index_reports_that_it_disabled_nothing(prod_sdk_environment):
+    """v2 reports the disables a run made: the run that disabled jobs says so, the next one 0."""
+    endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="evolving")
+    with deploy("1") as sdk:
+        endpoint.url = sdk.url
+        endpoint.save()
+        run(endpoint)
+    with deploy("2") as sdk:
+        endpoint.url = sdk.url
+        endpoint.save()
+        disabling, _ = run(endpoint)
+        again, queries = run(endpoint)
+    assert disabling.stats["disabledJobs"] == 2
+    assert not touched_registry(queries)  # skipped the registry
+    assert again.stats == {**disabling.stats, "disabledJobs": 0}

@@ -66,8 +66,5 @@ def endpoint_restore(*, endpoint: Endpoint) -> Registration:
         raise EndpointRegistrationError("The endpoint is not deleted.")
     if not endpoint.url_before_delete:
         raise EndpointRegistrationError("The endpoint's former URL is unknown: register it again with its URL.")
-    registration = endpoint_register(
-        environment=endpoint.environment, slug=endpoint.slug, url=endpoint.url_before_delete
-    )
-    Endpoint.objects.filter(id=endpoint.id).update(deleted_at=None, url_before_delete=None)
-    return registration
+    # Registering clears `deleted_at` and `url_before_delete`.
+    return endpoint_register(environment=endpoint.environment, slug=endpoint.slug, url=endpoint.url_before_delete)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 
 from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, ForbiddenAddress
+from endpoints.db import ModelColumns
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
-from endpoints.services.clients import call_with_key_fallback, endpoint_answered_key_record
+from endpoints.services.clients import call_with_key_fallback
 from endpoints.services.events.recording import record_endpoint_registered, record_endpoints_deleted
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import generate_hook_identifier
@@ -94,19 +98,19 @@ def _upsert_and_index(
     version, sdk_version = _column(version), _column(sdk_version)
     # A database failure propagates: it is the server's fault (500/503), never the caller's 400.
     with transaction.atomic():
-        existing = Endpoint.objects.select_for_update().filter(environment=environment, slug=slug)
-        before = existing.values("url").first()
-        endpoint = _endpoint_upsert(
-            environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version
+        upserted = _endpoint_upsert(
+            environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version, key_hash=key_hash
         )
-        endpoint_answered_key_record(endpoint=endpoint, key_hash=key_hash)
+        endpoint = upserted.endpoint
         index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
-        record_endpoint_registered(
-            endpoint=endpoint,
-            created=before is None,
-            previous_url=before["url"] if before else None,
-            index_id=index.id,
-        )
+        # The CLI's `dev` registers again on every file change: only a change is an event.
+        if upserted.changed:
+            record_endpoint_registered(
+                endpoint=endpoint,
+                created=upserted.created,
+                previous_url=upserted.previous_url,
+                index_id=index.id,
+            )
     logger.info(
         "endpoints.registered",
         extra={"endpoint_id": endpoint.id, "environment_id": environment.id, "index_id": index.id},
@@ -118,13 +122,60 @@ def _column(value: str | None) -> str | None:
     return value[: Endpoint._meta.get_field("version").max_length] if value else value
 
 
-def _endpoint_upsert(
-    *, environment: RuntimeEnvironment, slug: str, url: str, version: str | None, sdk_version: str | None
-) -> Endpoint:
-    """INSERT … ON CONFLICT (environment, slug) DO UPDATE: safe under concurrent registrations.
+@dataclass(frozen=True)
+class _Upserted:
+    endpoint: Endpoint
+    created: bool
+    #: New, restored, or a new URL, version or SDK version (the statement moved `updated_at`).
+    changed: bool
+    previous_url: str | None
 
-    A new row gets a fresh hook identifier; an existing one keeps it (never rotated on update).
-    """
+
+# One statement: `previous` locks the existing row (READ COMMITTED re-reads it if a concurrent
+# registration changed it meanwhile) and reports its URL as it was; the upsert writes the new row.
+# A new row gets a fresh hook identifier, an existing one keeps its own; versions the endpoint did
+# not send keep theirs; `updated_at` moves only when something changed (it is compared with the
+# row's latest version, also when a concurrent first registration inserted it meanwhile); the
+# accepted key's `since` moves only when the key did.
+_UPSERT_SQL = """
+WITH previous AS (
+    SELECT url FROM endpoints_endpoint
+    WHERE environment_id = %(environment_id)s AND slug = %(slug)s FOR UPDATE
+), upserted AS (
+    -- Reading `previous` here makes it run (and lock) before the row is written.
+    INSERT INTO endpoints_endpoint AS e ({columns}) SELECT {values} WHERE (SELECT count(*) FROM previous) >= 0
+    ON CONFLICT (environment_id, slug) DO UPDATE SET
+        url = EXCLUDED.url,
+        version = COALESCE(%(version)s, e.version),
+        sdk_version = COALESCE(%(sdk_version)s, e.sdk_version),
+        deleted_at = NULL,
+        url_before_delete = NULL,
+        updated_at = CASE
+            WHEN (e.url, e.version, e.sdk_version) IS DISTINCT FROM
+                 (EXCLUDED.url, COALESCE(%(version)s, e.version), COALESCE(%(sdk_version)s, e.sdk_version))
+            THEN EXCLUDED.updated_at ELSE e.updated_at END,
+        answered_key_hash = EXCLUDED.answered_key_hash,
+        answered_key_since = CASE
+            WHEN e.answered_key_hash IS DISTINCT FROM EXCLUDED.answered_key_hash
+            THEN EXCLUDED.answered_key_since ELSE e.answered_key_since END
+    RETURNING {returning}, xmax = 0
+)
+SELECT upserted.*, previous.* FROM upserted LEFT JOIN previous ON true
+"""
+
+
+def _endpoint_upsert(
+    *,
+    environment: RuntimeEnvironment,
+    slug: str,
+    url: str,
+    version: str | None,
+    sdk_version: str | None,
+    key_hash: str,
+) -> _Upserted:
+    """INSERT … ON CONFLICT (environment, slug) DO UPDATE, in one statement that also reports the
+    row as it was before: safe under concurrent registrations."""
+    now = timezone.now()
     candidate = Endpoint(
         environment=environment,
         organization_id=environment.organization_id,
@@ -134,17 +185,41 @@ def _endpoint_upsert(
         indexing_hook_identifier=generate_hook_identifier(),
         version=version or "unknown",
         sdk_version=sdk_version or "unknown",
-        updated_at=timezone.now(),
+        answered_key_hash=key_hash,
+        answered_key_since=now,
+        created_at=now,
+        updated_at=now,
     )
-    update_fields = ["url", "updated_at"]
-    if version:
-        update_fields.append("version")
-    if sdk_version:
-        update_fields.append("sdk_version")
-    Endpoint.objects.bulk_create(
-        [candidate], update_conflicts=True, unique_fields=["environment", "slug"], update_fields=update_fields
+    fields = Endpoint._meta.concrete_fields
+    params: dict[str, Any] = {
+        f"v{i}": field.get_db_prep_save(getattr(candidate, field.attname), connection)
+        for i, field in enumerate(fields)
+    }
+    params |= {"environment_id": environment.id, "slug": slug, "version": version, "sdk_version": sdk_version}
+    columns = _returned_columns()
+    sql = _UPSERT_SQL.format(
+        columns=", ".join(_quoted(fields)),
+        values=", ".join(f"%(v{i})s" for i in range(len(fields))),
+        returning=", ".join(_quoted(columns.fields)),
     )
-    return Endpoint.objects.select_related("environment").get(environment=environment, slug=slug)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    width = len(columns.fields)
+    endpoint = columns.instance(Endpoint, row[:width])
+    endpoint.environment = environment
+    created, previous_url = row[width], row[width + 1]
+    changed = created or endpoint.updated_at == now
+    return _Upserted(endpoint=endpoint, created=created, changed=changed, previous_url=previous_url)
+
+
+def _quoted(fields: Iterable[Field[Any, Any]]) -> list[str]:
+    return [connection.ops.quote_name(field.column) for field in fields if field.column]
+
+
+@cache
+def _returned_columns() -> ModelColumns:
+    return ModelColumns.of(Endpoint._meta.concrete_fields)
 
 
 def endpoints_soft_delete(*, endpoint_ids: list[str]) -> int:

@@ -176,8 +176,10 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             and data_hash is not None
             and unchanged_since(index=index, endpoint=endpoint, previous=previous, data_hash=data_hash)
         ):
-            # Same document, same registry: nothing to write, nothing to diff.
-            stats, diff, generation = previous.stats, empty_diff(), previous.registry_generation
+            # Same document, same registry: nothing to write, nothing to diff. The counts are the
+            # previous run's, but this run disabled nothing (v2 reports the disables a run made).
+            stats = {**cast(dict[str, int], previous.stats), "disabledJobs": 0}
+            diff, generation = empty_diff(), previous.registry_generation
             plan, registry_stats = None, None
         else:
             if data is None:
