@@ -205,7 +205,6 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
-SESSION_COOKIE_HTTPONLY = True
 # Inline scripts carry the request's nonce (templates use `request.csp_nonce`); inline styles and
 # style attributes (the admin's and Swagger UI's) are allowed.
 CONTENT_SECURITY_POLICY = {
