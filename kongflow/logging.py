@@ -3,7 +3,7 @@ in `log_context(...)` (ids of the endpoint, run or task being worked on), and is
 formats: `text` (default) as `key=value` pairs after the event, `json` as one object per line.
 
 Secret keys never belong in a record; as a last guard both formatters mask anything shaped like
-one (`tr_dev_…abcd`).
+one (`tr_dev_…abcd`, `whsec_…abcd`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("kongflow_log_context", default=None)
-_SECRET_KEY = re.compile(r"\btr_(dev|prod|stg|prev)_[A-Za-z0-9]+")
+_SECRET_KEY = re.compile(r"\b(tr_(?:dev|prod|stg|prev)_|whsec_)[A-Za-z0-9+/=]+")
 # Printed first, in this order, when present; other context keys follow alphabetically.
 _LEADING = ("action", "endpoint_id", "outcome", "status_code", "duration_ms", "index_id", "environment_id")
 
@@ -67,7 +67,7 @@ def record_context(record: logging.LogRecord, *, brief: bool = False) -> dict[st
 
 
 def mask_secret_keys(text: str) -> str:
-    return _SECRET_KEY.sub(lambda m: f"tr_{m.group(1)}_…{m.group(0)[-4:]}", text)
+    return _SECRET_KEY.sub(lambda m: f"{m.group(1)}…{m.group(0)[-4:]}", text)
 
 
 def _text_value(value: Any) -> str:

@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from endpointapi.guard import parse_networks
 from kongflow.durations import parse_duration
+from kongflow.encryption import parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -44,6 +46,9 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Secrets at rest (API keys, webhook secrets): comma-separated Fernet keys, the first encrypts, all
+# decrypt. Unset: a key derived from SECRET_KEY (fine for development; production sets its own).
+KONGFLOW_ENCRYPTION_KEYS = parse_keys(env.str("KONGFLOW_ENCRYPTION_KEYS", default=""))
 # The public origin shown in deploy-hook URLs (admin); falls back to the request's host.
 KONGFLOW_APP_ORIGIN = env.str("KONGFLOW_APP_ORIGIN", default="")
 
@@ -59,12 +64,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "endpoints",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "endpoints.api.middleware.ApiJsonMiddleware",
+    "kongflow.security.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +81,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by the login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -135,6 +146,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASE_PIPELINE = env.bool("DATABASE_PIPELINE", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login that is locked out before the password is checked (admin brute force).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -176,6 +192,48 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- HTTPS and browser policies (docs/security.md) ----------------------------------------------
+# Defaults suit development over plain http on 127.0.0.1; docker-compose.yml turns them on.
+# Trust `X-Forwarded-Proto: https` from the proxy in front (only when it sets that header itself).
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapes from inside the deployment speak plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# Inline scripts carry the request's nonce (templates use `request.csp_nonce`); inline styles and
+# style attributes (the admin's and Swagger UI's) are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Admin login brute force (django-axes) ------------------------------------------------------
+# After this many failed logins of one user from one address, that pair is locked out for the
+# cool-off; `manage.py axes_reset` (or axes_reset_username / axes_reset_ip) unlocks at once.
+AXES_FAILURE_LIMIT = env.int("KONGFLOW_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = parse_duration("KONGFLOW_LOGIN_COOLOFF", env.str("KONGFLOW_LOGIN_COOLOFF", default="15m"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# The client address as the API's throttles see it (KONGFLOW_NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "kongflow.security.client_address"
+# Failed attempts only (the lockout state); successful logins are not recorded.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -347,5 +405,9 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes announces itself at every start (commands print nothing but their output).
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -1,8 +1,13 @@
 """docker-compose.yml can only be validated here (no Docker engine): check its production shape."""
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
+from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -13,12 +18,13 @@ def compose():
 
 def test_compose_has_the_production_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "proxy"}
     for name in ("web", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
         assert env["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")
+        assert env["KONGFLOW_ENCRYPTION_KEYS"].startswith("${KONGFLOW_ENCRYPTION_KEYS:?")
         assert env["RUNTIME_PLATFORM"] == "docker-compose"
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
@@ -32,3 +38,61 @@ def test_the_image_installs_every_package_the_services_import():
     dockerfile = (REPO / "Dockerfile").read_text()
     for package in ("kongflow", "endpoints", "endpointapi", "templates", "manage.py", "pyproject.toml"):
         assert f"COPY {package}" in dockerfile
+
+
+def test_only_the_proxy_is_published():
+    services = compose()["services"]
+    assert [name for name, service in services.items() if "ports" in service] == ["proxy"]
+    assert services["proxy"]["ports"] == ["8000:8080"]
+    assert services["proxy"]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert services["web"]["expose"] == ["8000"]
+    dockerfile = (REPO / services["proxy"]["build"] / "Dockerfile").read_text()
+    assert "nginx-light" in dockerfile and "COPY kongflow.conf /etc/nginx/conf.d/" in dockerfile
+
+
+def interpolate(value: str, given: dict[str, str]) -> str:
+    """Compose's `${NAME:-default}` / `${NAME:?error}` with `given` as the environment."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, kind, rest = match.group(1), match.group(2), match.group(3)
+        if name in given:
+            return given[name]
+        assert kind == ":-", f"{name} is required by docker-compose.yml: {rest}"
+        return rest
+
+    return re.sub(r"\$\{([A-Z_]+)(:[-?])?([^}]*)\}", substitute, str(value))
+
+
+def test_check_deploy_passes_with_composes_web_environment(tmp_path):
+    """`manage.py check --deploy --fail-level WARNING` with exactly the web service's environment
+    (its required secrets given strong values, every default as compose would fill it)."""
+    given = {
+        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
+        "POSTGRES_PASSWORD": "compose-password",
+        "KONGFLOW_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    web_env = {name: interpolate(value, given) for name, value in compose()["services"]["web"]["environment"].items()}
+    web_env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # the container's /tmp/prometheus
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "KONGFLOW_VAR_DIR": str(tmp_path), **web_env}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+    # The same check fails on the development defaults: it does test something.
+    loose = {key: value for key, value in env.items() if not key.startswith(("DJANGO_SECURE", "KONGFLOW_ENCRYPTION"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=loose,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016", "kongflow.W001"):
+        assert check in result.stderr + result.stdout

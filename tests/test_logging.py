@@ -96,3 +96,12 @@ def test_the_text_log_of_an_index_names_the_call_and_its_endpoint(auth_client, s
     assert " endpointapi.request action=PING outcome=ok status_code=200 duration_ms=" in ping
     assert f"action=INDEX_ENDPOINT endpoint_id={endpoint_id} outcome=ok status_code=200" in index
     assert "environment_id=" in index and f"url={sdk_basic.url}" in index
+
+
+def test_webhook_secrets_are_masked_too():
+    from kongflow.logging import JsonFormatter, TextFormatter
+
+    secret = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LWJ5dGVzIQ=="
+    record = logging.makeLogRecord({"msg": "x", "note": f"signing with {secret}"})
+    for line in (TextFormatter().format(record), JsonFormatter().format(record)):
+        assert secret not in line and "whsec_…IQ==" in line

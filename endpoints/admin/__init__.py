@@ -8,5 +8,7 @@ from . import endpoints, environments, events, jobs, overview, runs, tenancy
 admin.site.index_template = "admin/kongflow_index.html"
 admin.site.site_header = "Kongflow operators' console"
 admin.site.site_title = "Kongflow"
+# "View site": Kongflow has no public site of its own; its API documentation is the next best thing.
+admin.site.site_url = "/api/docs"
 
 __all__ = ["endpoints", "environments", "events", "jobs", "overview", "runs", "tenancy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -104,6 +105,12 @@ def _environment(request: Request) -> RuntimeEnvironment:
     return request.auth
 
 
+def _carries_secret(response: Response) -> Response:
+    """No cache (browser, proxy) may keep an answer that shows a secret."""
+    add_never_cache_headers(response)
+    return response
+
+
 class RegistryEventsView(EnvironmentAPIView):
     """GET /api/v1/registry-events?after=<sequence>&limit=<n>: the environment's events, in order."""
 
@@ -138,7 +145,7 @@ class SubscriptionListView(EnvironmentAPIView):
         data.is_valid(raise_exception=True)
         subscription = events.subscription_create(environment=_environment(request), **data.validated_data)
         body = SubscriptionSecretOutput(subscription, context={"secret": subscription.secret}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return _carries_secret(Response(body, status=status.HTTP_201_CREATED))
 
 
 class SubscriptionDetailView(EnvironmentAPIView):
@@ -185,4 +192,4 @@ class SubscriptionRotateSecretView(EnvironmentAPIView):
             subscription=subscription, grace_seconds=data.validated_data.get("graceSeconds")
         )
         context = {"secret": rotation.secret, "previous_secret_expires_at": rotation.previous_secret_expires_at}
-        return Response(SubscriptionRotatedOutput(rotation.subscription, context=context).data)
+        return _carries_secret(Response(SubscriptionRotatedOutput(rotation.subscription, context=context).data))

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from .base import TimestampedModel
 from .constraints import StatementForeignKey
+from .fields import EncryptedTextField
 from .tenancy import RuntimeEnvironment
 
 
@@ -64,9 +65,9 @@ class WebhookSubscription(TimestampedModel):
     url = models.CharField(max_length=2000)
     events = models.JSONField(default=list, help_text='Event types delivered, or ["*"] for all.')
     description = models.CharField(max_length=500, blank=True, default="")
-    # Shown once at creation; stored retrievable because every delivery is signed with it.
-    secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, null=True, blank=True)
+    # Shown once at creation; stored retrievable (encrypted) because every delivery is signed with it.
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(null=True, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

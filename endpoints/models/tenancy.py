@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from .base import TimestampedModel
+from .fields import EncryptedTextField
 
 
 class EnvironmentType(models.TextChoices):
@@ -49,15 +50,15 @@ class RuntimeEnvironment(TimestampedModel):
     slug = models.SlugField(max_length=100)
     type = models.CharField(max_length=20, choices=EnvironmentType.choices, default=EnvironmentType.DEVELOPMENT)
     # The secret key is sent to endpoints on every call (x-trigger-api-key), so it is stored
-    # retrievable; it is compared in constant time and shown masked.
-    api_key = models.CharField(max_length=100, unique=True)
+    # retrievable, encrypted (kongflow.encryption); it is compared in constant time and shown masked.
+    api_key = EncryptedTextField()
     pk_api_key = models.CharField(max_length=100, unique=True)
     # Looked up by the key's SHA-256, so the lookup's timing says nothing about the key itself;
     # the key is then compared in constant time.
     api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
     # Key rotation (services.environments.environment_api_key_rotate): the key replaced last keeps
     # working, for the API and towards endpoints, until `previous_api_key_expires_at`.
-    previous_api_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    previous_api_key = EncryptedTextField(null=True, blank=True, editable=False)
     previous_api_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False, db_index=True)
     previous_api_key_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     api_key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
