@@ -40,7 +40,6 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, core_schema
 
 from endpointapi.errors import Issue
-from endpointapi.wire import wire_validator
 
 __all__ = [
     "ConcurrencyLimitOptions",
@@ -699,16 +698,6 @@ def parse(schema: type[M] | Any, data: Any) -> tuple[M | None, list[Issue]]:
         return _adapter(schema).validate_python(data), []
     except ValidationError as exc:
         return None, issues_from_error(exc, data, schema)
-
-
-def parse_wire(model: type[WireModel], data: Any) -> tuple[dict[str, Any] | None, list[Issue]]:
-    """Validate ``data`` into what ``parse(model, data)[0].to_wire()`` returns, without building the
-    models (see :mod:`endpointapi.wire`); ``(None, issues)`` exactly as :func:`parse` reports them."""
-    try:
-        return wire_validator(model).validate_python(data), []
-    except ValidationError:
-        value, issues = parse(model, data)  # the models' own errors (or, should they accept it, their dump)
-        return (value.to_wire() if value is not None else None), issues
 
 
 def _clean_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
