@@ -39,6 +39,7 @@ Pair = tuple[str, str, int]  # (what, host, port)
 
 _lock = threading.Lock()
 _resolved: dict[tuple[Pair, ...], tuple[Service, ...]] = {}
+_warned: set[tuple[str, int]] = set()
 
 
 def infrastructure_services() -> tuple[Service, ...]:
@@ -104,7 +105,9 @@ def _resolve(pairs: tuple[Pair, ...]) -> tuple[tuple[Service, ...], bool]:
             addresses = [host] if _is_address(host) else _lookup(host, port)
         except OSError:
             complete = False  # asked again next time: a name may resolve once its service is up
-            logger.warning("outbound.infrastructure_unresolved", extra={"host": host, "port": port})
+            if (host, port) not in _warned:
+                _warned.add((host, port))
+                logger.warning("outbound.infrastructure_unresolved", extra={"host": host, "port": port})
             continue
         for address in dict.fromkeys(addresses):
             services.append(Service(name=what, address=ipaddress.ip_address(address), port=port))
