@@ -348,7 +348,7 @@ def bench_emulation(jobs: int) -> None:
         api_key=env.api_key, endpoint_id="anchor", scenario="many", extra_args=["--jobs", str(jobs)]
     ) as sdk:
         endpoint = new_endpoint(env, "anchor", sdk.url)
-        data = fetch_index(endpoint, record_key=False).result.data
+        data = fetch_index(endpoint, record_key=False).data
         kongflow_env = new_environment()
         env.api_key, kongflow_env.api_key = f"{env.api_key}y", env.api_key
         env.save(update_fields=["api_key"])

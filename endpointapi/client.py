@@ -8,6 +8,7 @@ are :mod:`endpointapi.errors` subclasses carrying the v2 server's wording.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import time
@@ -18,7 +19,7 @@ from urllib.parse import urljoin
 import orjson
 import requests
 
-from endpointapi import schemas, transport
+from endpointapi import guard, schemas, transport
 from endpointapi.errors import (
     UNAUTHORIZED_MESSAGE,
     ActionNotSupported,
@@ -26,6 +27,8 @@ from endpointapi.errors import (
     EndpointConnectionError,
     EndpointHTTPError,
     EndpointRedirect,
+    EndpointRedirectLoop,
+    EndpointRedirectWithoutLocation,
     EndpointUnauthorized,
     InvalidEndpointResponse,
     InvalidIndexDocument,
@@ -53,7 +56,7 @@ from endpointapi.types import (
     WebhookDeliveryResult,
 )
 
-__all__ = ["MAX_REDIRECTS", "EndpointApiClient"]
+__all__ = ["MAX_REDIRECTS", "EndpointApiClient", "redirect_allowed"]
 
 logger = logging.getLogger("endpointapi")
 
@@ -64,9 +67,27 @@ CROSS_ORIGIN_HINT = (
     "The API key is only sent to the origin the endpoint was registered with: register that URL instead."
 )
 RAW_PREVIEW_CHARS = 2000
+#: ``raw`` of an error whose body is withheld (see ``EndpointApiClient._raw``).
+WITHHELD_BODY = (
+    "(body withheld: the answer came from a private address and is not a Trigger.dev endpoint's; "
+    "an operator can read it in the console)"
+)
 EXCHANGE_HEADER_CHARS = 500
 #: The SDK's answer to an action it does not know (end of its switch statement).
 SDK_UNKNOWN_ACTION_MESSAGE = "Method not allowed"
+
+
+def redirect_allowed(registered_url: str, target_url: str) -> bool:
+    """The key only goes to the registered origin: same scheme, host and port, or the upgrade of
+    http on its default port (80) to https on its default port (443) of the same host. Anything
+    else is another origin and is not followed."""
+    try:
+        registered, target = guard.parse_url(registered_url), guard.parse_url(target_url)
+    except guard.InvalidUrl:
+        return False
+    if registered.origin == target.origin:
+        return True
+    return registered.origin == ("http", target.host, 80) and target.origin == ("https", registered.host, 443)
 
 
 def _json_header(value: Any) -> str:
@@ -112,6 +133,18 @@ def _versions(response: transport.RawResponse) -> tuple[str | None, str | None]:
         response.headers.get("trigger-version") or None,
         response.headers.get("trigger-sdk-version") or None,
     )
+
+
+def _withheld(response: transport.RawResponse) -> bool:
+    if response.headers.get("trigger-version"):
+        return False
+    if guard.classify(ipaddress.ip_address(response.address)) is None:
+        return False  # a public address: anyone could read it anyway
+    try:
+        _decode_json(response.body)
+    except (ValueError, RecursionError):
+        return True
+    return False
 
 
 def _platform_timeout(response: transport.RawResponse) -> bool:
@@ -179,8 +212,8 @@ class EndpointApiClient:
         return self._call(Action.VALIDATE, handle)
 
     def index_endpoint(self) -> IndexResult:
-        """INDEX_ENDPOINT. Redirects are never followed: :class:`EndpointRedirect` lets the caller
-        persist ``location`` and index again (§5.4)."""
+        """INDEX_ENDPOINT. Same-origin redirects are followed like for every action; the result's
+        ``url`` is where the document was found, for the caller to store (§5.4)."""
         result = self._index(known_body_hash=None)
         assert isinstance(result, IndexResult)  # nothing to compare the body with
         return result
@@ -202,25 +235,25 @@ class EndpointApiClient:
                     trigger_version=version,
                     trigger_sdk_version=sdk_version,
                     duration=response.duration,
+                    url=response.url,
                 )
             body = self._json(Action.INDEX_ENDPOINT, response)
-            data, issues = schemas.parse_wire(schemas.IndexDocument, body)
-            if data is None:
+            document, issues = schemas.parse(schemas.IndexDocument, body)
+            if document is None:
                 raise InvalidIndexDocument.from_issues(
                     issues, body, action=Action.INDEX_ENDPOINT, url=self.url, status_code=response.status_code
                 )
             return IndexResult(
-                data=data,
+                document=document,
                 trigger_version=version,
                 trigger_sdk_version=sdk_version,
                 duration=response.duration,
                 body_hash=body_hash,
                 body=response.body,
+                url=response.url,
             )
 
-        return self._call(
-            Action.INDEX_ENDPOINT, handle, read_timeout=self.config.index_read_timeout, follow_redirects=False
-        )
+        return self._call(Action.INDEX_ENDPOINT, handle, read_timeout=self.config.index_read_timeout)
 
     def probe_execution_timeout(self, timeout_ms: int = 120_000) -> ProbeResult:
         """PROBE_EXECUTION_TIMEOUT: the SDK sleeps ``timeout_ms`` then answers; a platform that kills
@@ -440,7 +473,6 @@ class EndpointApiClient:
         json_body: Any = None,
         raw_body: bytes | None = None,
         read_timeout: float | None = None,
-        follow_redirects: bool = True,
     ) -> T:
         request_headers: dict[str, str | bytes] = {
             "x-trigger-api-key": _header_value(self._api_key),
@@ -467,7 +499,6 @@ class EndpointApiClient:
                     request_headers,
                     body,
                     read_timeout=read_timeout or self.config.read_timeout,
-                    follow_redirects=follow_redirects,
                     attempt=attempt,
                 )
             except EndpointConnectionError as exc:
@@ -486,7 +517,6 @@ class EndpointApiClient:
         body: bytes | None,
         *,
         read_timeout: float,
-        follow_redirects: bool,
         attempt: int,
     ) -> T:
         url = self.url
@@ -511,7 +541,7 @@ class EndpointApiClient:
                 self._with_exchange(exc, action, url, headers, body, None, elapsed)
                 raise
             if 300 <= response.status_code < 400:
-                redirect = self._redirect(action, response, url, hop, follow_redirects)
+                redirect = self._redirect(action, response, url, hop)
                 self._record(action, EndpointRedirect.code, response.status_code, response.duration, url, attempt)
                 if isinstance(redirect, EndpointRedirect):
                     raise self._with_exchange(redirect, action, url, headers, body, response, response.duration)
@@ -528,14 +558,14 @@ class EndpointApiClient:
         raise AssertionError("unreachable")  # _redirect() stops after MAX_REDIRECTS hops
 
     def _redirect(
-        self, action: Action, response: transport.RawResponse, url: str, hop: int, follow: bool
+        self, action: Action, response: transport.RawResponse, url: str, hop: int
     ) -> str | EndpointRedirect:
-        """The next URL to POST to, or the error to raise.
+        """The next URL to POST to, or the error to raise (at most MAX_REDIRECTS hops).
 
         Followed redirects keep the POST and its body (the endpoint protocol has no GET). The key
-        only ever goes to the origin the endpoint was registered with: same-origin redirects (and
-        http -> https of the same host) are followed, any other origin ends the call with an error
-        naming the target. Each hop is checked by the guard like the first request.
+        only ever goes to the origin the endpoint was registered with (:func:`redirect_allowed`);
+        any other origin ends the call with an error naming the target. Each hop is checked by the
+        guard like the first request (a same-origin hop may still resolve elsewhere).
         """
         location = response.headers.get("location")
         context: dict[str, Any] = {
@@ -545,18 +575,18 @@ class EndpointApiClient:
             "location": location,
         }
         if location is None:
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting but no location header is present", **context)
-        if not follow:
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting to {location}", **context)
-        target = urljoin(url, location)
-        if not transport.redirect_allowed(self.url, target):
+            return EndpointRedirectWithoutLocation(
+                f"Endpoint {self.url} is redirecting but no location header is present", **context
+            )
+        target = urljoin(url, location)  # a relative Location is resolved against the current URL
+        if not redirect_allowed(self.url, target):
             return EndpointRedirect(
                 f"Endpoint {self.url} is redirecting to {transport.sanitize_url(target)}, another origin",
                 hint=CROSS_ORIGIN_HINT,
                 **context,
             )
         if hop >= MAX_REDIRECTS:
-            return EndpointRedirect(f"Endpoint {self.url} is redirecting too many times", **context)
+            return EndpointRedirectLoop(f"Endpoint {self.url} is redirecting too many times", **context)
         return target
 
     def _with_exchange(
@@ -630,7 +660,7 @@ class EndpointApiClient:
             "action": action.value,
             "url": self.url,
             "status_code": status,
-            "raw": self._preview(response.body) or None,
+            "raw": self._raw(response),
         }
         body_message = self._error_message(response)
         if status == 401:
@@ -653,6 +683,15 @@ class EndpointApiClient:
     def _preview(self, body: bytes) -> str:
         return self._redact(_preview(body))
 
+    def _raw(self, response: transport.RawResponse) -> str | None:
+        """The body for an error's ``raw`` (shown to the endpoint's owner), unless the answer came
+        from a non-public address and is not a Trigger.dev endpoint's (no ``trigger-version``
+        header, not JSON): then it could be another internal service's, which the owner must not
+        read through Kongflow. The exchange (operators only) keeps it."""
+        if _withheld(response):
+            return WITHHELD_BODY
+        return self._preview(response.body) or None
+
     def _error_message(self, response: transport.RawResponse) -> str | None:
         """``message`` of an ``ErrorWithStackSchema`` body, if the body is one."""
         try:
@@ -671,7 +710,7 @@ class EndpointApiClient:
                 action=action.value,
                 url=self.url,
                 status_code=response.status_code,
-                raw=self._preview(response.body) or None,
+                raw=self._raw(response),
             ) from None
 
     def _answer(self, action: Action, response: transport.RawResponse, schema: type[T]) -> T:
@@ -708,7 +747,7 @@ class EndpointApiClient:
                 action=action.value,
                 url=self.url,
                 status_code=response.status_code,
-                raw=self._preview(response.body),
+                raw=self._raw(response),
             )
         return value
 

@@ -22,6 +22,8 @@ __all__ = [
     "EndpointConnectionError",
     "EndpointHTTPError",
     "EndpointRedirect",
+    "EndpointRedirectLoop",
+    "EndpointRedirectWithoutLocation",
     "EndpointResponseError",
     "EndpointTimeout",
     "EndpointUnauthorized",
@@ -153,7 +155,8 @@ class EndpointHTTPError(EndpointApiError):
 
 
 class EndpointRedirect(EndpointApiError):
-    """3xx that was not followed. ``location`` is the raw ``Location`` header (may be ``None``)."""
+    """3xx that was not followed: to another origin (the key never goes there). ``location`` is the
+    raw ``Location`` header (may be ``None``)."""
 
     code = "REDIRECT"
     default_hint = "Register the endpoint with its final URL (the one that does not redirect)."
@@ -161,6 +164,18 @@ class EndpointRedirect(EndpointApiError):
     def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.location = location
+
+
+class EndpointRedirectLoop(EndpointRedirect):
+    """More same-origin redirects than the client follows (``MAX_REDIRECTS``)."""
+
+    code = "REDIRECT_LOOP"
+
+
+class EndpointRedirectWithoutLocation(EndpointRedirect):
+    """A 3xx answer without a ``Location`` header."""
+
+    code = "REDIRECT_WITHOUT_LOCATION"
 
 
 class ResponseTooLarge(EndpointApiError):

@@ -4,11 +4,15 @@ Every outbound request goes through :func:`parse_url` (the one URL parser, used 
 for the request) and :func:`resolve` (one resolution, every address checked against the caller's
 :class:`AddressPolicy`). The transport then connects to a checked address only (pinned: no second
 DNS lookup between the check and the connect), so DNS rebinding cannot reach a refused address.
+
+A policy also names the caller's own services (:class:`Service`: its database, broker, cache and
+listening sockets); their host:port pairs are refused whatever the policy otherwise allows.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +23,15 @@ from endpointapi.errors import EndpointApiError, EndpointConnectionError
 
 __all__ = [
     "ALLOWED_NETWORKS_SETTING",
+    "INFRASTRUCTURE_HINT",
     "AddressPolicy",
     "ForbiddenAddress",
     "IPAddress",
     "IPNetwork",
     "InvalidUrl",
+    "Service",
     "Target",
+    "classify",
     "parse_networks",
     "parse_url",
     "resolve",
@@ -65,9 +72,17 @@ BLOCKED_NETWORKS: tuple[tuple[str, IPNetwork], ...] = (
     ("a link-local", _N("fe80::/10")),
     ("a site-local", _N("fec0::/10")),
     ("a multicast", _N("ff00::/8")),
+    ("a local-use NAT64", _N("64:ff9b:1::/48")),  # RFC 8215
+    ("an IPv4-translated", _N("::ffff:0:0:0/96")),  # SIIT, RFC 2765
 )
-_NAT64 = _N("64:ff9b::/96")
+#: IPv6 prefixes whose last 32 bits are an IPv4 address (NAT64 well-known and local-use, SIIT).
+_TRANSLATED = (_N("64:ff9b::/96"), _N("64:ff9b:1::/48"), _N("::ffff:0:0:0/96"))
 _IPV4_COMPATIBLE = _N("::/96")
+INFRASTRUCTURE_HINT = (
+    "This host and port is one of the service's own infrastructure (its database, broker, cache or "
+    "listening sockets): no endpoint may use it, whatever the allowed networks say. "
+    "Serve the endpoint on another host or port."
+)
 
 
 class InvalidUrl(ValueError):
@@ -80,8 +95,9 @@ class ForbiddenAddress(EndpointApiError):
     code = "FORBIDDEN_ADDRESS"
     default_retryable = False
     default_hint = (
-        "Endpoints must be reachable on public addresses. A self-hoster whose endpoints live on a "
-        f"private network can allow it with {ALLOWED_NETWORKS_SETTING} (comma-separated CIDRs)."
+        "Endpoints must be reachable on public addresses. An operator can open a private network "
+        "for one organization (its allowed networks) or for every one with "
+        f"{ALLOWED_NETWORKS_SETTING} (comma-separated CIDRs)."
     )
 
     def __init__(self, message: str, *, address: str | None = None, **kwargs: Any) -> None:
@@ -90,8 +106,9 @@ class ForbiddenAddress(EndpointApiError):
 
 
 def parse_networks(value: str | Sequence[str]) -> tuple[IPNetwork, ...]:
-    """``"10.0.0.0/8, fd00::/8"`` -> networks. Raises ValueError naming the bad entry."""
-    items = value.split(",") if isinstance(value, str) else list(value)
+    """``"10.0.0.0/8, fd00::/8"`` (commas or white space between) -> networks. Raises ValueError
+    naming the bad entry."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
     networks: list[IPNetwork] = []
     for item in (i.strip() for i in items):
         if not item:
@@ -99,8 +116,20 @@ def parse_networks(value: str | Sequence[str]) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:
-            raise ValueError(f"{ALLOWED_NETWORKS_SETTING}: {item!r} is not a network (CIDR)") from exc
+            raise ValueError(f"{item!r} is not a network (CIDR)") from exc
     return tuple(networks)
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    """``"db.internal:5432"``, ``"0.0.0.0:8000"``, ``"[::1]:8000"`` -> (host, port). Raises ValueError."""
+    try:
+        parts = urlsplit(f"//{value.strip()}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not host:port") from exc
+    if not host or not port or parts.path or parts.username:
+        raise ValueError(f"{value!r} is not host:port")
+    return host, port
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
@@ -116,9 +145,47 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+    if any(address in prefix for prefix in _TRANSLATED) or (address in _IPV4_COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
+
+
+def _is_local(address: IPAddress) -> bool:
+    """Whether ``address`` is one of this machine's: loopback, unspecified, or one it can bind to."""
+    if address.is_loopback or address.is_unspecified:
+        return True
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((str(address), 0))  # nothing listens or connects: the kernel only says "mine"
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Service:
+    """A host:port of the caller's own infrastructure, never called whatever a policy allows.
+
+    A loopback ``address`` stands for every loopback spelling (127.0.0.0/8, ::1, 0.0.0.0, which
+    Linux connects to loopback); an unspecified one (``0.0.0.0``, ``::``: a socket bound to every
+    address) for every address of this machine. Ports must match: other ports of the host stay open.
+    """
+
+    name: str  # "the database", for messages
+    address: IPAddress
+    port: int
+
+    def covers(self, address: IPAddress, port: int) -> bool:
+        if port != self.port:
+            return False
+        candidates = [c for c in (address, _embedded_ipv4(address)) if c is not None]
+        mine = _embedded_ipv4(self.address) or self.address
+        if mine.is_unspecified:
+            return any(_is_local(c) for c in candidates)
+        if mine.is_loopback:
+            return any(c.is_loopback or c.is_unspecified for c in candidates)
+        return mine in candidates
 
 
 def classify(address: IPAddress) -> str | None:
@@ -141,12 +208,18 @@ class AddressPolicy:
     """Which addresses outbound calls may connect to.
 
     ``allow_private`` opens every address (DEVELOPMENT environments call ``localhost``);
-    ``allowed_networks`` opens chosen networks only. ``resolver`` exists for tests (a fake DNS).
+    ``allowed_networks`` opens chosen networks only; ``infrastructure`` is refused whatever the
+    rest says. ``resolver`` exists for tests (a fake DNS).
     """
 
     allow_private: bool = False
     allowed_networks: tuple[IPNetwork, ...] = ()
+    infrastructure: tuple[Service, ...] = ()
     resolver: Resolver | None = field(default=None, compare=False, repr=False)
+
+    def infrastructure_at(self, address: IPAddress, port: int) -> Service | None:
+        """The caller's own service listening at ``address``:``port``, if any."""
+        return next((service for service in self.infrastructure if service.covers(address, port)), None)
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why ``address`` is refused (``"a loopback"``…), or None when it may be called."""
@@ -299,7 +372,8 @@ def resolve(target: Target, policy: AddressPolicy, *, action: str | None = None,
     """Resolve the host once and check every address; the addresses to connect to, in order.
 
     Raises :class:`ForbiddenAddress` when any address is refused (a name that resolves to both a
-    public and a private address is refused), :class:`EndpointConnectionError` when it does not resolve.
+    public and a private address is refused) or is one of the policy's ``infrastructure`` at the
+    target's port, :class:`EndpointConnectionError` when it does not resolve.
     """
     shown = url or target.url
     context: dict[str, Any] = {"action": action, "url": shown}
@@ -319,6 +393,14 @@ def resolve(target: Target, policy: AddressPolicy, *, action: str | None = None,
     addresses: list[str] = []
     for candidate in candidates:
         address = ipaddress.ip_address(candidate.split("%", 1)[0])
+        service = policy.infrastructure_at(address, target.port)
+        if service is not None:
+            raise ForbiddenAddress(
+                f"Endpoint {shown} resolves to {address} port {target.port}, {service.name}, which no endpoint may use",
+                address=str(address),
+                hint=INFRASTRUCTURE_HINT,
+                **context,
+            )
         reason = policy.refusal(address)
         if reason is not None:
             raise ForbiddenAddress(

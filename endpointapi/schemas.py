@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     PlainValidator,
+    Strict,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -40,7 +41,6 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, core_schema
 
 from endpointapi.errors import Issue
-from endpointapi.wire import wire_validator
 
 __all__ = [
     "ConcurrencyLimitOptions",
@@ -114,18 +114,6 @@ def _invalid_type(expected: str, value: Any) -> PydanticCustomError:
         "Expected {expected}, received {received}",
         {"expected": expected, "received": received},
     )
-
-
-def _check_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _invalid_type("string", value)
-    return value
-
-
-def _check_bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid_type("boolean", value)
-    return value
 
 
 def _check_number(value: Any) -> int | float:
@@ -276,8 +264,10 @@ def _discriminated(key: str, *tags: str | bool) -> Discriminator:
     )
 
 
-ZStr = Annotated[str, Check(_check_str, serialize_as="str")]
-ZBool = Annotated[bool, Check(_check_bool, serialize_as="bool")]
+#: Strict, so validated by pydantic-core itself (no Python call per value); its ``string_type`` and
+#: ``bool_type`` errors become zod's ``invalid_type`` issues (:func:`issues_from_error`).
+ZStr = Annotated[str, Strict()]
+ZBool = Annotated[bool, Strict()]
 ZNumber = Annotated[int | float, Check(_check_number)]
 ZPositiveInt = Annotated[int, Check(_check_positive_int, serialize_as="int")]
 OptStr = Annotated[ZStr | None, _not_null("string")]
@@ -701,16 +691,6 @@ def parse(schema: type[M] | Any, data: Any) -> tuple[M | None, list[Issue]]:
         return None, issues_from_error(exc, data, schema)
 
 
-def parse_wire(model: type[WireModel], data: Any) -> tuple[dict[str, Any] | None, list[Issue]]:
-    """Validate ``data`` into what ``parse(model, data)[0].to_wire()`` returns, without building the
-    models (see :mod:`endpointapi.wire`); ``(None, issues)`` exactly as :func:`parse` reports them."""
-    try:
-        return wire_validator(model).validate_python(data), []
-    except ValidationError:
-        value, issues = parse(model, data)  # the models' own errors (or, should they accept it, their dump)
-        return (value.to_wire() if value is not None else None), issues
-
-
 def _clean_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
     """Drop pydantic's union-member tags from ``loc`` by walking the input alongside it."""
     path: list[str | int] = []
@@ -729,9 +709,16 @@ def _clean_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
     return tuple(path)
 
 
+_STRICT_PRIMITIVES: dict[Any, str] = {str: "string", bool: "boolean"}
+_EXPECTED_BY_ERROR = {
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "dict_type": "object",
+    "list_type": "array",
+    "string_type": "string",
+    "bool_type": "boolean",
+}
 _ZOD_PRIMITIVES: dict[Any, str] = {
-    _check_str: "string",
-    _check_bool: "boolean",
     _check_number: "number",
     _check_int: "number",
     _check_positive_int: "number",
@@ -790,6 +777,8 @@ def _zod_expected(tp: Any) -> str | None:
             return "object"
         if isinstance(item, PlainValidator):
             return getattr(item.func, "zod_expected", None) or _ZOD_PRIMITIVES.get(item.func)
+    if bare is str or bare is bool:
+        return _STRICT_PRIMITIVES[bare]
     if get_origin(bare) is list:
         return "array"
     if get_origin(bare) is dict or (isinstance(bare, type) and issubclass(bare, BaseModel | dict)):
@@ -818,8 +807,8 @@ def issues_from_error(exc: ValidationError, data: Any, schema: Any = None) -> li
         if kind == "missing":
             issues.append(_missing_issue(schema, loc, path))
             continue
-        if kind in ("model_type", "model_attributes_type", "dict_type", "list_type"):
-            expected = "array" if kind == "list_type" else "object"
+        if kind in ("model_type", "model_attributes_type", "dict_type", "list_type", "string_type", "bool_type"):
+            expected = _EXPECTED_BY_ERROR[kind]
             received = zod_type(error.get("input"))
             kind, message = "invalid_type", f"Expected {expected}, received {received}"
             details = {"expected": expected, "received": received}

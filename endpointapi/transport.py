@@ -36,8 +36,6 @@ __all__ = [
     "PinnedAdapter",
     "RawResponse",
     "new_session",
-    "redirect_allowed",
-    "same_origin",
     "sanitize_url",
     "send",
     "shared_session",
@@ -128,32 +126,6 @@ def sanitize_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def same_origin(a: str, b: str) -> bool:
-    try:
-        return _origin(a) == _origin(b)
-    except ValueError:
-        return False
-
-
-def redirect_allowed(registered_url: str, target_url: str) -> bool:
-    """The key only goes to the registered origin: same scheme, host and port, or http -> https
-    of the same host (an upgrade). Anything else is another origin and is not followed."""
-    try:
-        registered, target = guard.parse_url(registered_url), guard.parse_url(target_url)
-    except guard.InvalidUrl:
-        return False
-    if registered.origin == target.origin:
-        return True
-    return registered.scheme == "http" and target.scheme == "https" and registered.host == target.host
-
-
 @dataclass(frozen=True)
 class RawResponse:
     status_code: int
@@ -161,6 +133,7 @@ class RawResponse:
     body: bytes
     url: str
     duration: float  # seconds, from sending the request to the end of the body
+    address: str  # the checked address that answered
 
 
 def _seconds(value: float) -> str:
@@ -233,6 +206,7 @@ def send(
         body=content,
         url=url,
         duration=time.perf_counter() - started,
+        address=address,
     )
 
 

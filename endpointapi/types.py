@@ -141,20 +141,22 @@ class ValidateResult:
 
 @dataclass(frozen=True)
 class IndexResult:
-    #: JSON-able; equal to zod's ``IndexEndpointResponseSchema.parse`` output (for ``EndpointIndex.data``).
-    data: dict[str, Any]
+    #: The validated document.
+    document: IndexDocument
     trigger_version: str | None
     trigger_sdk_version: str | None
     duration: float  # seconds, HTTP only
+    #: Where the document was found: the client's URL, or the same-origin URL it redirected to.
+    url: str
     #: SHA-256 (hex) of the raw response body, as received: what :meth:`index_endpoint_unless` compares.
     body_hash: str = ""
     #: The raw response body, as received (scanned for NUL escapes without another dump).
     body: bytes = field(default=b"", repr=False)
 
     @cached_property
-    def document(self) -> IndexDocument:
-        """The document as models, built on first use (validation itself builds none)."""
-        return IndexDocument.model_validate(self.data)
+    def data(self) -> dict[str, Any]:
+        """JSON-able; equal to zod's ``IndexEndpointResponseSchema.parse`` output (``EndpointIndex.data``)."""
+        return self.document.to_wire()
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class IndexUnchanged:
     trigger_version: str | None
     trigger_sdk_version: str | None
     duration: float  # seconds, HTTP only
+    url: str  # as IndexResult.url
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ HINTS: dict[str, str] = {
     "REDIRECT": "The endpoint redirects to another origin, which is never sent the API key: register that URL instead.",
     "FORBIDDEN_ADDRESS": (
         "The endpoint URL is a private, loopback or link-local address this environment may not call; "
-        "an operator can allow a network with ENDPOINTAPI_ALLOWED_NETWORKS."
+        "an operator can allow a network for the organization, or for all with ENDPOINTAPI_ALLOWED_NETWORKS."
     ),
     "REDIRECT_LOOP": "Register the final URL of your endpoint instead of one that keeps redirecting.",
     "REDIRECT_WITHOUT_LOCATION": "The endpoint redirected without a Location header; register its final URL.",

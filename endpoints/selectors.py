@@ -121,9 +121,11 @@ def _run_statement(vendor: str) -> _RunStatement:
         for column in columns("s", previous)
     ]
     select = [*columns("i", index), *columns("e", endpoint), *columns("v", environment), *latest]
+    # The environment's organization: what its outbound policy reads (services.clients.outbound_policy).
+    networks = f"(SELECT o.allowed_networks FROM {organizations} o WHERE o.id = v.organization_id)"  # noqa: S608
     generation = f"(SELECT o.registry_generation FROM {organizations} o WHERE o.id = e.organization_id)"  # noqa: S608
     sql = (
-        f"SELECT {', '.join(select)}, {generation} FROM {runs} i "  # noqa: S608 - quoted model metadata
+        f"SELECT {', '.join(select)}, {networks}, {generation} FROM {runs} i "  # noqa: S608 - quoted model metadata
         f"JOIN {q(Endpoint._meta.db_table)} e ON e.id = i.endpoint_id "
         f"JOIN {q(RuntimeEnvironment._meta.db_table)} v ON v.id = e.environment_id WHERE i.id = %(index)s"
     )
@@ -131,10 +133,10 @@ def _run_statement(vendor: str) -> _RunStatement:
 
 
 def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointIndex | None]:
-    """A claimed run with its endpoint and environment, and the endpoint's latest SUCCESS run (as
-    :func:`endpoint_index_latest_success` with the organization's current registry generation), in
-    one constant statement (prepared by psycopg on the connection). None of the run's own documents
-    are loaded: a run writes them, never reads them."""
+    """A claimed run with its endpoint, environment (and its organization's allowed networks), and
+    the endpoint's latest SUCCESS run (as :func:`endpoint_index_latest_success` with the
+    organization's current registry generation), in one constant statement (prepared by psycopg on
+    the connection). None of the run's own documents are loaded: a run writes them, never reads them."""
     statement = _run_statement(connection.vendor)
     with server_binding_cursor() as cursor:
         cursor.execute(statement.sql, {"index": index_id})
@@ -144,11 +146,14 @@ def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointInd
     values = iter(row)
     index = statement.index.instance(EndpointIndex, islice(values, len(statement.index.fields)))
     endpoint = statement.endpoint.instance(Endpoint, islice(values, len(statement.endpoint.fields)))
-    endpoint.environment = statement.environment.instance(
-        RuntimeEnvironment, islice(values, len(statement.environment.fields))
-    )
+    environment = statement.environment.instance(RuntimeEnvironment, islice(values, len(statement.environment.fields)))
+    endpoint.environment = environment
     index.endpoint = endpoint
-    *found, generation_now = values
+    *found, allowed_networks, generation_now = values
+    # Only what the outbound policy reads; the other fields are deferred (loaded if ever read).
+    environment.organization = Organization.from_db(
+        connection.alias, ["id", "allowed_networks"], [environment.organization_id, allowed_networks]
+    )
     if found[0] is None:
         return index, None
     previous = statement.previous.instance(EndpointIndex, found)

@@ -17,7 +17,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from endpointapi.guard import parse_networks
+from endpointapi.guard import parse_host_port, parse_networks
 from kongflow.durations import parse_duration
 from kongflow.encryption import parse_keys
 
@@ -307,7 +307,25 @@ ENDPOINTAPI_ALLOWED_NETWORKS = env.str("ENDPOINTAPI_ALLOWED_NETWORKS", default="
 try:
     parse_networks(ENDPOINTAPI_ALLOWED_NETWORKS)
 except ValueError as _exc:
-    raise ImproperlyConfigured(str(_exc)) from None
+    raise ImproperlyConfigured(f"ENDPOINTAPI_ALLOWED_NETWORKS: {_exc}") from None
+# Kongflow's own listening sockets (host:port, comma-separated), refused to every endpoint and
+# webhook like the database, broker and cache (endpoints.services.infrastructure). 0.0.0.0 stands
+# for every address of this machine. The default: the web port on every address, and the worker's
+# metrics port when this process knows it.
+KONGFLOW_PORT = env.int("KONGFLOW_PORT", default=8000)
+KONGFLOW_WORKER_METRICS_PORT = env.int("KONGFLOW_WORKER_METRICS_PORT", default=0)
+_metrics_addr = env.str("KONGFLOW_WORKER_METRICS_ADDR", default="0.0.0.0")  # noqa: S104 - a default, not a bind
+_metrics_addr = f"[{_metrics_addr}]" if ":" in _metrics_addr else _metrics_addr
+KONGFLOW_SELF_ADDRESSES = env.list(
+    "KONGFLOW_SELF_ADDRESSES",
+    default=[f"0.0.0.0:{KONGFLOW_PORT}"]
+    + ([f"{_metrics_addr}:{KONGFLOW_WORKER_METRICS_PORT}"] if KONGFLOW_WORKER_METRICS_PORT else []),
+)
+for _address in KONGFLOW_SELF_ADDRESSES:
+    try:
+        parse_host_port(_address)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"KONGFLOW_SELF_ADDRESSES: {_exc}") from None
 
 # Abuse limits (DRF rate syntax, e.g. "60/min"; empty = off), read on every request.
 KONGFLOW_THROTTLE_REGISTER = env.str("KONGFLOW_THROTTLE_REGISTER", default="60/min")  # per environment

@@ -168,12 +168,14 @@ def test_the_allow_list_opens_a_network_for_production(settings, prod_client, sd
     _assert_refused(response, sdk_basic_prod.url)
 
 
-def test_outbound_policy_by_environment_type(settings):
+def test_outbound_policy_by_environment_type(settings, db):
     settings.ENDPOINTAPI_ALLOWED_NETWORKS = "10.0.0.0/8"
-    assert outbound_policy(EnvironmentType.DEVELOPMENT).allow_private is True
-    production = outbound_policy(EnvironmentType.PRODUCTION)
+    development = outbound_policy(environment=factories.RuntimeEnvironmentFactory())
+    assert development.allow_private is True and development.infrastructure  # refused to DEVELOPMENT too
+    production = outbound_policy(environment=factories.RuntimeEnvironmentFactory(env_type=EnvironmentType.PRODUCTION))
     assert production.allow_private is False
     assert [str(n) for n in production.allowed_networks] == ["10.0.0.0/8"]
+    assert production.infrastructure == development.infrastructure
 
 
 def test_an_index_of_a_stored_loopback_url_fails_without_calling_it(strict, prod_sdk_environment, server):

@@ -249,7 +249,9 @@ class EndpointAdmin(EndpointAdminBase):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_operate_permission(request):
             return HttpResponse(status=403)
-        endpoint = get_object_or_404(Endpoint.objects.select_related("environment", "project"), pk=object_id)
+        endpoint = get_object_or_404(
+            Endpoint.objects.select_related("environment__organization", "project"), pk=object_id
+        )
         page = reverse("admin:endpoints_endpoint_change", args=[endpoint.id])
         if operation == "dry-run":
             preview = endpoint_index_preview(endpoint=endpoint)

@@ -41,7 +41,7 @@ class SubscriptionForm(forms.ModelForm):
         environment = cleaned.get("environment") or getattr(self.instance, "environment", None)
         if "url" in cleaned and environment is not None:
             try:  # a literal refused address (or localhost) outside DEVELOPMENT, as the API refuses it
-                validate_url(cleaned["url"], environment_type=environment.type)
+                validate_url(cleaned["url"], environment=environment)
             except events.InvalidSubscription as exc:
                 self.add_error("url", exc.message)
         return cleaned

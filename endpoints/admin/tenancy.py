@@ -17,8 +17,9 @@ else:
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationBase):
-    list_display = ("slug", "title", "created_at", "deleted_at")
+    list_display = ("slug", "title", "allowed_networks", "created_at", "deleted_at")
     search_fields = ("slug", "title")
+    fields = ("slug", "title", "allowed_networks", "deleted_at")
 
 
 @admin.register(Project)

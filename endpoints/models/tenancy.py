@@ -6,8 +6,11 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from endpointapi.guard import parse_networks
 
 from .base import TimestampedModel
 from .fields import EncryptedTextField
@@ -20,10 +23,29 @@ class EnvironmentType(models.TextChoices):
     PREVIEW = "PREVIEW"
 
 
+def validate_networks(value: str) -> None:
+    try:
+        parse_networks(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class Organization(TimestampedModel):
     slug = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # An operator's decision (endpoints.services.clients.outbound_policy): empty = the default.
+    allowed_networks = models.TextField(
+        blank=True,
+        default="",
+        validators=[validate_networks],
+        help_text=(
+            "Private networks (CIDRs, separated by commas or new lines) that this organization's "
+            "PRODUCTION, STAGING and PREVIEW endpoints and webhooks may be on, e.g. 10.20.0.0/16. "
+            "Empty: ENDPOINTAPI_ALLOWED_NETWORKS applies. Kongflow's own database, broker, cache and "
+            "listening sockets stay refused whatever this says."
+        ),
+    )
     # Bumped by every transaction that changes a registry row of the organization (§ skip of
     # identical documents in endpoints.services.indexing.runs).
     registry_generation = models.BigIntegerField(default=0, editable=False)

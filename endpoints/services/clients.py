@@ -15,6 +15,7 @@ from endpointapi.guard import IPNetwork, parse_networks
 from endpoints import metrics
 from endpoints.models import Endpoint, EnvironmentType, RuntimeEnvironment
 from endpoints.models.tenancy import hash_key
+from endpoints.services.infrastructure import infrastructure_services
 from endpoints.services.keys import environment_api_keys
 from kongflow.logging import log_context
 
@@ -32,32 +33,37 @@ def _networks(value: str) -> tuple[IPNetwork, ...]:
     return parse_networks(value)
 
 
-def outbound_policy(environment_type: str) -> AddressPolicy:
-    """DEVELOPMENT environments may call private and loopback addresses (the CLI's `dev` registers
-    http://localhost:3000); every other type only public ones and ENDPOINTAPI_ALLOWED_NETWORKS.
+def outbound_policy(*, environment: RuntimeEnvironment) -> AddressPolicy:
+    """What every outbound call made for `environment` (endpoint calls, webhooks) may connect to.
 
-    Read at call time, so a changed setting applies to the next call."""
+    DEVELOPMENT environments may call private and loopback addresses (the CLI's `dev` registers
+    http://localhost:3000); every other type only public ones and its organization's allowed
+    networks (ENDPOINTAPI_ALLOWED_NETWORKS when the organization names none). Kongflow's own
+    infrastructure is refused to every type (services.infrastructure).
+
+    Read at call time, so a changed setting or organization applies to the next call."""
     return AddressPolicy(
-        allow_private=environment_type == EnvironmentType.DEVELOPMENT,
-        allowed_networks=_networks(settings.ENDPOINTAPI_ALLOWED_NETWORKS),
+        allow_private=environment.type == EnvironmentType.DEVELOPMENT,
+        allowed_networks=_networks(environment.organization.allowed_networks or settings.ENDPOINTAPI_ALLOWED_NETWORKS),
+        infrastructure=infrastructure_services(),
     )
 
 
-def client_config(*, environment_type: str) -> ClientConfig:
+def client_config(*, environment: RuntimeEnvironment) -> ClientConfig:
     return ClientConfig(
         connect_timeout=settings.ENDPOINTAPI_CONNECT_TIMEOUT,
         read_timeout=settings.ENDPOINTAPI_READ_TIMEOUT,
         index_read_timeout=settings.ENDPOINTAPI_INDEX_READ_TIMEOUT,
         max_response_bytes=settings.ENDPOINTAPI_MAX_RESPONSE_BYTES,
         retries=settings.ENDPOINTAPI_RETRIES,
-        address_policy=outbound_policy(environment_type),
+        address_policy=outbound_policy(environment=environment),
         on_request=_record,
     )
 
 
-def endpoint_client(*, url: str, api_key: str, environment_type: str) -> EndpointApiClient:
-    """A client for one endpoint of an environment of `environment_type` (its outbound policy)."""
-    return EndpointApiClient(url=url, api_key=api_key, config=client_config(environment_type=environment_type))
+def endpoint_client(*, url: str, api_key: str, environment: RuntimeEnvironment) -> EndpointApiClient:
+    """A client for one endpoint of `environment` (with its outbound policy)."""
+    return EndpointApiClient(url=url, api_key=api_key, config=client_config(environment=environment))
 
 
 def call_with_key_fallback(
@@ -79,7 +85,7 @@ def call_with_key_fallback(
     keys = environment_api_keys(environment)
 
     def with_key(key: str) -> T:
-        return call(endpoint_client(url=url, api_key=key, environment_type=environment.type))
+        return call(endpoint_client(url=url, api_key=key, environment=environment))
 
     with log_context(environment_id=environment.id, endpoint_id=endpoint.id if endpoint else None):
         try:

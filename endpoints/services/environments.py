@@ -146,7 +146,7 @@ def endpoint_key_check(*, endpoint_id: str) -> str:
     """PING a live endpoint with the environment's keys (the current one first) and record which
     one it accepts. Returns "current", "previous", "deleted" or the error (a 401 when it accepts
     neither, or any other failure: nothing is recorded then)."""
-    endpoint = Endpoint.objects.select_related("environment").filter(id=endpoint_id).first()
+    endpoint = Endpoint.objects.select_related("environment__organization").filter(id=endpoint_id).first()
     if endpoint is None or not endpoint.url:
         return "deleted"
     url = endpoint.url

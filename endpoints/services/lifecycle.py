@@ -34,7 +34,7 @@ def endpoint_ping(*, endpoint: Endpoint) -> PingOutcome:
     if not endpoint.url:
         return PingOutcome(ok=False, message="The endpoint is deleted (no URL).", duration_ms=0)
     environment = endpoint.environment
-    client = endpoint_client(url=endpoint.url, api_key=environment.api_key, environment_type=environment.type)
+    client = endpoint_client(url=endpoint.url, api_key=environment.api_key, environment=environment)
     started = time.perf_counter()
     try:
         pong = client.ping(endpoint.slug)

@@ -24,7 +24,9 @@ def endpoint_probe(*, endpoint_id: str) -> int | None:
     function earlier answers with its own timeout signature. Either way the measured duration is
     how long a run chunk may take, clamped to 10 to 120 s. Deleted endpoints are skipped.
     """
-    endpoint = Endpoint.objects.select_related("environment").filter(id=endpoint_id, url__isnull=False).first()
+    endpoint = (
+        Endpoint.objects.select_related("environment__organization").filter(id=endpoint_id, url__isnull=False).first()
+    )
     if endpoint is None:
         return None
     url = endpoint.url

@@ -36,7 +36,7 @@ from endpointapi import (
 )
 from tests.endpointapi.conftest import RawServer, read_request
 from tests.endpointapi.documents import document, interval_job, job, sdk20_document
-from tests.support.outbound import LOOPBACK_POLICY
+from tests.support.outbound import LOOPBACK_POLICY, PUBLIC_NAMES_POLICY, loopback_only
 
 URL = "https://app.example.com/api/trigger"
 KEY = "tr_prod_s3cr3tK3yNeverLogged"
@@ -48,9 +48,16 @@ FAST = ClientConfig(
     connect_timeout=1.0, read_timeout=0.5, index_read_timeout=0.5, retries=0, retry_backoff=0)
 
 
+@pytest.fixture(autouse=True)
+def _fenced():
+    """Names stand for public endpoints here (PUBLIC_NAMES_POLICY): nothing may leave loopback."""
+    with loopback_only():
+        yield
+
+
 def client(url: str = URL, **config) -> EndpointApiClient:
     options = {
-        "address_policy": LOOPBACK_POLICY,
+        "address_policy": PUBLIC_NAMES_POLICY,
         "connect_timeout": 1.0,
         "read_timeout": 2.0,
         "index_read_timeout": 2.0,
@@ -316,18 +323,15 @@ def test_execute_job_result_and_run_metadata():
 
 @responses.activate
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_index_never_follows_redirects(status):
+def test_index_follows_same_origin_redirects_and_says_where_it_found_the_document(status):
+    target = "https://app.example.com/api/trigger/"
     responses.post(URL, status=status, headers={"Location": "/api/trigger/"})
-    with pytest.raises(EndpointRedirect) as excinfo:
-        client().index_endpoint()
-    error = excinfo.value
-    assert (error.code, error.location, error.status_code, error.retryable) == (
-        "REDIRECT",
-        "/api/trigger/",
-        status,
-        False,
-    )
-    assert len(responses.calls) == 1
+    responses.post(target, json=document())
+    result = client().index_endpoint()
+    assert (result.url, result.data) == (target, result.document.to_wire())
+    assert [job["id"] for job in result.data["jobs"]] == ["send-welcome-email"]
+    assert [call.request.headers["x-trigger-api-key"] for call in responses.calls] == [KEY, KEY]
+    assert client(target).index_endpoint().url == target
 
 
 @responses.activate
@@ -335,7 +339,7 @@ def test_redirect_without_location():
     responses.post(URL, status=308)
     with pytest.raises(EndpointRedirect) as excinfo:
         client().index_endpoint()
-    assert excinfo.value.location is None
+    assert (excinfo.value.location, excinfo.value.code) == (None, "REDIRECT_WITHOUT_LOCATION")
     assert excinfo.value.message == f"Endpoint {URL} is redirecting but no location header is present"
     with pytest.raises(EndpointRedirect):
         client().ping("x")
@@ -394,6 +398,7 @@ def test_redirect_loops_stop_after_five_hops():
     with pytest.raises(EndpointRedirect) as excinfo:
         client().run_notification({"ok": True})
     assert excinfo.value.message == f"Endpoint {URL} is redirecting too many times"
+    assert excinfo.value.code == "REDIRECT_LOOP"
     assert len(responses.calls) == 6
 
 

@@ -23,13 +23,17 @@ from endpointapi import (
     Issue,
     ResponseTooLarge,
 )
-from endpointapi.transport import same_origin, sanitize_url
+from endpointapi.client import redirect_allowed
+from endpointapi.errors import EndpointRedirectLoop, EndpointRedirectWithoutLocation
+from endpointapi.transport import sanitize_url
 
 CODES = {
     EndpointConnectionError: ("CONNECTION_FAILED", True),
     EndpointTimeout: ("TIMEOUT", True),
     EndpointUnauthorized: ("UNAUTHORIZED", False),
     EndpointRedirect: ("REDIRECT", False),
+    EndpointRedirectLoop: ("REDIRECT_LOOP", False),
+    EndpointRedirectWithoutLocation: ("REDIRECT_WITHOUT_LOCATION", False),
     ResponseTooLarge: ("RESPONSE_TOO_LARGE", False),
     InvalidEndpointResponse: ("INVALID_RESPONSE", False),
     InvalidJSON: ("INVALID_JSON", False),
@@ -111,18 +115,25 @@ def test_package_does_not_import_django():
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "same"),
+    ("registered", "target", "allowed"),
     [
         ("https://app.example.com/api/trigger", "https://APP.example.com:443/other", True),
         ("http://localhost:3000/api/trigger", "http://localhost:3000/api/trigger/", True),
         ("http://localhost:3000/x", "http://localhost:3001/x", False),
-        ("https://app.example.com/x", "http://app.example.com/x", False),
+        ("https://app.example.com/x", "http://app.example.com/x", False),  # a downgrade
         ("https://app.example.com/x", "https://www.app.example.com/x", False),
         ("https://app.example.com/x", "https://app.example.com:notaport/x", False),
+        # http -> https: only from the default port to the default port of the same host
+        ("http://app.example.com/x", "https://app.example.com/x", True),
+        ("http://app.example.com:80/x", "https://app.example.com:443/y", True),
+        ("http://app.example.com/x", "https://app.example.com:8443/x", False),
+        ("http://app.example.com:8080/x", "https://app.example.com/x", False),
+        ("http://127.0.0.1:3000/x", "https://127.0.0.1:5432/x", False),
+        ("http://app.example.com/x", "https://www.app.example.com/x", False),
     ],
 )
-def test_same_origin(a, b, same):
-    assert same_origin(a, b) is same
+def test_redirect_allowed(registered, target, allowed):
+    assert redirect_allowed(registered, target) is allowed
 
 
 def test_sanitize_url_drops_credentials_query_and_fragment():

@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import requests
 
 from endpointapi import AddressPolicy, ClientConfig, EndpointApiClient, ForbiddenAddress, transport
 from endpointapi.errors import EndpointConnectionError, EndpointRedirect
-from endpointapi.guard import InvalidUrl, classify, parse_networks, parse_url, resolve
+from endpointapi.guard import InvalidUrl, Service, classify, parse_host_port, parse_networks, parse_url, resolve
 from tests.endpointapi.conftest import RawServer, read_request
 from tests.support.outbound import LOOPBACK, dns_lookups, socket_connects
 
@@ -151,6 +152,14 @@ def test_the_request_goes_to_the_host_that_was_validated():
         ("8.8.8.8", None),
         ("2606:4700::1111", None),
         ("::ffff:8.8.8.8", None),
+        # local-use NAT64 (RFC 8215) and SIIT (RFC 2765): the embedded IPv4 first, then the prefix
+        ("64:ff9b:1::a00:1", "a private"),
+        ("64:ff9b:1::7f00:1", "a loopback"),
+        ("64:ff9b:1::808:808", "a local-use NAT64"),
+        ("64:ff9b:1:ffff::808:808", "a local-use NAT64"),
+        ("::ffff:0:a9fe:a9fe", "a link-local"),
+        ("::ffff:0:7f00:1", "a loopback"),
+        ("::ffff:0:808:808", "an IPv4-translated"),
     ],
 )
 def test_classification(address, kind):
@@ -163,8 +172,85 @@ def test_allowed_networks_open_only_themselves():
     assert allowed.refusal(ipaddress.ip_address("::ffff:10.9.9.9")) is None  # mapped form of an allowed one
     assert allowed.refusal(ipaddress.ip_address("192.168.0.1")) == "a private"
     assert AddressPolicy(allow_private=True).refusal(ipaddress.ip_address("127.0.0.1")) is None
-    with pytest.raises(ValueError, match="ENDPOINTAPI_ALLOWED_NETWORKS"):
+    assert allowed.refusal(ipaddress.ip_address("::ffff:0:10.9.9.9")) is None  # SIIT form of an allowed one
+    assert allowed.refusal(ipaddress.ip_address("64:ff9b:1::10.9.9.9")) is None  # local-use NAT64 form
+    with pytest.raises(ValueError, match="'not-a-network' is not a network"):
         parse_networks("10.0.0.0/8,not-a-network")
+    listed = parse_networks(["10.0.0.0/8", "fd00::/8", "172.28.0.0/16"])
+    assert parse_networks("10.0.0.0/8\n fd00::/8,, 172.28.0.0/16") == listed  # commas or white space
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("db.internal:5432", ("db.internal", 5432)), ("0.0.0.0:8000", ("0.0.0.0", 8000)), ("[::1]:80", ("::1", 80))],
+)
+def test_parse_host_port(value, expected):
+    assert parse_host_port(value) == expected
+
+
+@pytest.mark.parametrize("value", ["db.internal", "db:notaport", ":5432", "db:5432/x", "user@db:5432", "db:0"])
+def test_parse_host_port_refuses_what_is_not_host_port(value):
+    with pytest.raises(ValueError, match="is not host:port"):
+        parse_host_port(value)
+
+
+# -- infrastructure: host:port pairs refused whatever the policy allows -------------------------------
+
+_ip = ipaddress.ip_address
+
+
+@pytest.mark.parametrize(
+    ("service", "address", "covered"),
+    [
+        # a loopback service: every loopback spelling, and 0.0.0.0 (which Linux connects to loopback)
+        ("127.0.0.1:5432", "127.0.0.1:5432", True),
+        ("127.0.0.1:5432", "127.0.0.2:5432", True),
+        ("127.0.0.1:5432", "[::1]:5432", True),
+        ("[::1]:5432", "127.9.9.9:5432", True),
+        ("127.0.0.1:5432", "[::ffff:127.0.0.1]:5432", True),
+        ("127.0.0.1:5432", "[64:ff9b:1::7f00:1]:5432", True),
+        ("127.0.0.1:5432", "0.0.0.0:5432", True),
+        ("127.0.0.1:5432", "127.0.0.1:3000", False),  # pairs, not addresses: other ports stay open
+        ("127.0.0.1:5432", "10.0.0.1:5432", False),
+        # another address: that address only
+        ("10.0.0.5:5432", "10.0.0.5:5432", True),
+        ("10.0.0.5:5432", "[::ffff:10.0.0.5]:5432", True),
+        ("10.0.0.5:5432", "10.0.0.6:5432", False),
+        ("10.0.0.5:5432", "127.0.0.1:5432", False),
+        # bound to every address: every address of this machine (loopback is one), none elsewhere
+        ("0.0.0.0:8000", "127.0.0.1:8000", True),
+        ("0.0.0.0:8000", "[::1]:8000", True),
+        ("[::]:8000", "127.0.0.3:8000", True),
+        ("0.0.0.0:8000", "127.0.0.1:8001", False),
+        ("0.0.0.0:8000", "8.8.8.8:8000", False),
+        ("0.0.0.0:8000", "10.255.255.254:8000", False),
+    ],
+)
+def test_a_service_covers_its_pair_in_every_spelling(service, address, covered):
+    host, port = parse_host_port(service)
+    target_host, target_port = parse_host_port(address)
+    mine = Service(name="the database", address=ipaddress.ip_address(host), port=port)
+    assert mine.covers(ipaddress.ip_address(target_host), target_port) is covered
+
+
+def test_infrastructure_is_refused_whatever_the_policy_allows_even_through_a_name(recorded):
+    """`recorded` listens on 127.0.0.1:<port>: as the service's own, a name resolving to it is refused."""
+    port = recorded.sock.getsockname()[1]
+    dns = FakeDNS(["127.0.0.1"])
+    everything = AddressPolicy(
+        allow_private=True,
+        allowed_networks=parse_networks("0.0.0.0/0,::/0"),
+        infrastructure=(Service(name="Kongflow's database", address=ipaddress.ip_address("127.0.0.1"), port=port),),
+        resolver=dns,
+    )
+    for url in (f"http://db-alias.example:{port}/", f"http://[::1]:{port}/", f"http://127.0.0.2:{port}/"):
+        with socket_connects() as connects, pytest.raises(ForbiddenAddress) as excinfo:
+            client(url, everything).ping("x")
+        assert connects == []
+        assert f"port {port}, Kongflow's database, which no endpoint may use" in excinfo.value.message
+        assert "own infrastructure" in excinfo.value.hint
+    assert recorded.heads == []
+    assert client(recorded.url, replace(everything, infrastructure=())).ping("x").ok  # the same pair, not listed
 
 
 # -- resolution: once, every address checked, the connection pinned ---------------------------------
@@ -279,6 +365,45 @@ def test_cross_origin_redirect_error_names_the_target(raw_server):
     assert "is redirecting to http://127.0.0.1:9/steal, another origin" in excinfo.value.message
     assert "register that URL instead" in excinfo.value.hint
     assert ("127.0.0.1", 9) not in connects
+
+
+def test_http_to_https_on_another_port_of_the_same_host_is_not_followed(raw_server):
+    """Only http:80 -> https:443 is an upgrade; http:P -> https:Q of the same host is another origin."""
+    tls = raw_server(lambda conn, stop, server: None, scheme="https")
+    tls_port = tls.sock.getsockname()[1]
+
+    def upgrade(conn: socket.socket, stop: threading.Event, server: RawServer) -> None:
+        read_request(conn)
+        location = f"Location: https://127.0.0.1:{tls_port}/api/trigger\r\n"
+        server.send(conn, answer(b"", "301 Moved Permanently", location))
+
+    plain = raw_server(upgrade)
+    with socket_connects() as connects, pytest.raises(EndpointRedirect) as excinfo:
+        client(plain.url, policy()).ping("x")
+    assert f"is redirecting to https://127.0.0.1:{tls_port}/api/trigger, another origin" in excinfo.value.message
+    assert ("127.0.0.1", tls_port) not in connects
+    assert ("127.0.0.1", plain.sock.getsockname()[1]) in connects
+
+
+def test_a_redirect_to_an_infrastructure_pair_is_refused_before_connecting(raw_server):
+    """A redirect is only followed to the same origin, so it reaches the service's own pair when the
+    name resolves elsewhere on the hop (DNS rebinding): every hop is resolved and checked again."""
+    requests_seen: list[bytes] = []
+
+    def moved(conn: socket.socket, stop: threading.Event, server: RawServer) -> None:
+        requests_seen.append(read_request(conn))
+        server.send(conn, answer(b"", "307 Temporary Redirect", "Location: /elsewhere\r\n"))
+
+    server = raw_server(moved)
+    port = server.sock.getsockname()[1]
+    database = Service(name="Kongflow's database", address=ipaddress.ip_address("10.0.0.5"), port=port)
+    dns = FakeDNS(["127.0.0.1"], ["10.0.0.5"])  # the registered URL's lookup, then the hop's
+    everything = AddressPolicy(allow_private=True, infrastructure=(database,), resolver=dns)
+    with socket_connects() as connects, pytest.raises(ForbiddenAddress) as excinfo:
+        client(f"http://rebind.test:{port}/api/trigger", everything).ping("x")
+    assert f"resolves to 10.0.0.5 port {port}, Kongflow's database" in excinfo.value.message
+    assert connects == [("127.0.0.1", port)] and len(requests_seen) == 1  # the hop never connected
+    assert dns.calls == [("rebind.test", port), ("rebind.test", port)]
 
 
 # -- TLS: connected by address, verified by name ----------------------------------------------------

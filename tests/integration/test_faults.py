@@ -130,7 +130,8 @@ def test_two_endpoints_of_one_project_indexed_concurrently_never_deadlock(prod_s
     """Fix 8: the same jobs and integrations, declared in opposite orders, written concurrently."""
     rounds = int(os.environ.get("KONGFLOW_DEADLOCK_ROUNDS", "50"))
     with sdk_endpoint(api_key=PROD_KEY, endpoint_id="many", scenario="many", extra_args=["--jobs", "60"]) as sdk:
-        document = endpoint_client(url=sdk.url, api_key=PROD_KEY, environment_type="PRODUCTION").index_endpoint().data
+        client = endpoint_client(url=sdk.url, api_key=PROD_KEY, environment=prod_sdk_environment)
+        document = client.index_endpoint().data
     current: dict[str, dict] = {}
 
     def serve(name: str):

@@ -24,6 +24,18 @@ def loopback_dns(host: str, port: int) -> list[str]:
 #: Public addresses refused, loopback allowed; host names resolve to 127.0.0.1.
 LOOPBACK_POLICY = AddressPolicy(allowed_networks=LOOPBACK, resolver=loopback_dns)
 
+#: A public address (example.com's) for names that stand for public endpoints in tests faked with
+#: `responses`; use it inside `loopback_only()`, so a test that forgets `responses` connects nowhere.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+def public_dns(host: str, port: int) -> list[str]:
+    return [PUBLIC_ADDRESS]
+
+
+#: Like LOOPBACK_POLICY, but host names resolve to PUBLIC_ADDRESS.
+PUBLIC_NAMES_POLICY = AddressPolicy(allowed_networks=LOOPBACK, resolver=public_dns)
+
 _lock = threading.Lock()
 _recorders: list[list[Any]] = []
 _installed = False

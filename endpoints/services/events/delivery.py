@@ -119,7 +119,7 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
 
 def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -> bool:
     """Returns whether it stopped on a failed attempt."""
-    subscription = WebhookSubscription.objects.select_related("environment").get(id=subscription_id)
+    subscription = WebhookSubscription.objects.select_related("environment__organization").get(id=subscription_id)
     while time.monotonic() <= deadline:
         batch = _pending(subscription_id)[:DRAIN_BATCH]
         if not batch:

@@ -23,7 +23,7 @@ def post_webhook(
     return transport.send(
         transport.shared_session(),
         url,
-        policy=outbound_policy(environment.type),
+        policy=outbound_policy(environment=environment),
         action="WEBHOOK",
         endpoint_url=transport.sanitize_url(url),
         headers=all_headers,

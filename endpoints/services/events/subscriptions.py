@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from endpointapi import ForbiddenAddress
-from endpointapi.guard import InvalidUrl, IPAddress, parse_url
+from endpointapi.guard import INFRASTRUCTURE_HINT, InvalidUrl, IPAddress, parse_url
 from endpointapi.transport import sanitize_url
 from endpoints.errors import KongflowError
 from endpoints.models import RuntimeEnvironment, WebhookSubscription
@@ -38,16 +38,16 @@ class SubscriptionNotFound(KongflowError):
 LOCALHOST_ADDRESSES: tuple[IPAddress, ...] = (ip_address("127.0.0.1"), ip_address("::1"))
 
 
-def validate_url(url: str, *, environment_type: str | None = None) -> str:
+def validate_url(url: str, *, environment: RuntimeEnvironment | None = None) -> str:
     """Read by the parser the delivery requests it with (`endpointapi.guard.parse_url`: http(s), no
-    credentials, nothing ambiguous). With `environment_type`, a host that is a literal address (any
+    credentials, nothing ambiguous). With `environment`, a host that is a literal address (any
     spelling) or `localhost` is also checked against that environment's outbound policy and refused
     at once; a host name is checked at each delivery, when it is resolved (DNS can change)."""
     try:
         target = parse_url(url)
     except InvalidUrl as exc:
         raise InvalidSubscription(f"url: {exc}") from exc
-    if environment_type is None:
+    if environment is None:
         return url
     if target.address is not None:
         addresses: tuple[IPAddress, ...] = (target.address,)
@@ -55,8 +55,13 @@ def validate_url(url: str, *, environment_type: str | None = None) -> str:
         addresses = LOCALHOST_ADDRESSES
     else:
         return url
-    policy = outbound_policy(environment_type)
+    policy = outbound_policy(environment=environment)
     for address in addresses:
+        if (service := policy.infrastructure_at(address, target.port)) is not None:
+            raise InvalidSubscription(
+                f"url: {sanitize_url(url)} is {address} port {target.port}, {service.name}, which no webhook may use. "
+                f"{INFRASTRUCTURE_HINT}"
+            )
         reason = policy.refusal(address)
         if reason is not None:
             raise InvalidSubscription(
@@ -89,7 +94,7 @@ def subscription_create(
     Raises InvalidSubscription (nothing written) for a bad URL or event list."""
     return WebhookSubscription.objects.create(
         environment=environment,
-        url=validate_url(url, environment_type=environment.type),
+        url=validate_url(url, environment=environment),
         events=validate_events(events),
         description=description,
         secret=generate_secret(),
@@ -101,7 +106,7 @@ def subscription_update(*, subscription: WebhookSubscription, changes: dict[str,
     re-enabling resumes the pending deliveries."""
     fields: list[str] = []
     if "url" in changes:
-        subscription.url = validate_url(changes["url"], environment_type=subscription.environment.type)
+        subscription.url = validate_url(changes["url"], environment=subscription.environment)
         fields.append("url")
     if "events" in changes:
         subscription.events = validate_events(changes["events"])

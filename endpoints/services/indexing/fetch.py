@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 from django.utils import timezone
 
-from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, IndexResult, IndexUnchanged, transport
+from endpointapi import EndpointApiClient, EndpointApiError, IndexResult, IndexUnchanged
 from endpoints.index_errors import index_error
 from endpoints.models import Endpoint
 from endpoints.services.clients import call_with_key_fallback
@@ -18,84 +16,45 @@ from endpoints.utils import unstorable_path
 
 from .failures import IndexFailure
 
-MAX_REDIRECTS = 5
-T = TypeVar("T")
+R = TypeVar("R", bound=IndexResult | IndexUnchanged)
 
 
-@dataclass(frozen=True)
-class FetchedIndex:
-    result: IndexResult
-    #: Where the index was found: the stored URL, or the same-origin URL it redirected to. It is
-    #: stored only together with a successful index (:func:`store_url`).
-    url: str
-
-
-@dataclass(frozen=True)
-class FetchedUnchanged:
-    """The endpoint answered the bytes of the body it is compared with (:func:`fetch_index_unless`)."""
-
-    result: IndexUnchanged
-    url: str
-
-
-def fetch_index(endpoint: Endpoint, *, record_key: bool = True) -> FetchedIndex:
+def fetch_index(endpoint: Endpoint, *, record_key: bool = True) -> IndexResult:
     """INDEX_ENDPOINT, the answer decoded and validated (see :func:`_fetch`)."""
-    result, url = _fetch(endpoint, EndpointApiClient.index_endpoint, record_key=record_key)
-    return FetchedIndex(result=result, url=url)
+    return _fetch(endpoint, EndpointApiClient.index_endpoint, record_key=record_key)
 
 
-def fetch_index_unless(endpoint: Endpoint, *, body_hash: str) -> FetchedIndex | FetchedUnchanged:
+def fetch_index_unless(endpoint: Endpoint, *, body_hash: str) -> IndexResult | IndexUnchanged:
     """INDEX_ENDPOINT; when the endpoint answers exactly the bytes whose SHA-256 is `body_hash`
-    (the latest SUCCESS run's body), nothing is decoded or validated: :class:`FetchedUnchanged`."""
+    (the latest SUCCESS run's body), nothing is decoded or validated: :class:`IndexUnchanged`."""
 
     def call(client: EndpointApiClient) -> IndexResult | IndexUnchanged:
         return client.index_endpoint_unless(body_hash)
 
-    result, url = _fetch(endpoint, call, record_key=True)
-    if isinstance(result, IndexUnchanged):
-        return FetchedUnchanged(result=result, url=url)
-    return FetchedIndex(result=result, url=url)
+    return _fetch(endpoint, call, record_key=True)
 
 
-def _fetch(endpoint: Endpoint, action: Callable[[EndpointApiClient], T], *, record_key: bool) -> tuple[T, str]:
-    """INDEX_ENDPOINT with manual redirects (§5.4): at most MAX_REDIRECTS, each to the registered
-    origin (or its https upgrade); a redirect to another origin fails, the key never goes there.
-
-    During a key rotation grace the previous key is tried when the current one is rejected; with
-    `record_key` the key the endpoint accepted is remembered on it."""
+def _fetch(endpoint: Endpoint, action: Callable[[EndpointApiClient], R], *, record_key: bool) -> R:
+    """INDEX_ENDPOINT; the client follows same-origin redirects (§5.4) and the result's `url` says
+    where the document was found, stored only with a successful index (:func:`store_url`). During a
+    key rotation grace the previous key is tried when the current one is rejected; with `record_key`
+    the key the endpoint accepted is remembered on it."""
     if not endpoint.url:
         raise IndexFailure(index_error("ENDPOINT_DELETED", "Endpoint URL is not set"))
-    registered = url = endpoint.url
-    environment = endpoint.environment
-    for redirects in range(MAX_REDIRECTS + 1):
-        try:
-            result, _ = call_with_key_fallback(
-                environment=environment,
-                url=url,
-                call=action,
-                endpoint=endpoint,
-                record=record_key,  # a preview writes nothing
-            )
-            return result, url
-        except EndpointRedirect as exc:
-            if not exc.location:
-                message = f"Endpoint {url} is redirecting but no location header is present"
-                raise IndexFailure(index_error("REDIRECT_WITHOUT_LOCATION", message), exchange=_exchange(exc)) from exc
-            if redirects == MAX_REDIRECTS:
-                message = f"Endpoint {registered} is redirecting too many times"
-                raise IndexFailure(index_error("REDIRECT_LOOP", message), exchange=_exchange(exc)) from exc
-            # Resolved against the current URL: a relative Location would otherwise be stored as-is.
-            target = urljoin(url, exc.location)
-            if not transport.redirect_allowed(registered, target):
-                message = f"Endpoint {registered} is redirecting to {transport.sanitize_url(target)}, another origin"
-                raise IndexFailure(index_error("REDIRECT", message), exchange=_exchange(exc)) from exc
-            url = target
-        except EndpointApiError as exc:
-            # The client's hint when it is specific to this failure (TLS, bad URL, …), else ours for the code.
-            hint = exc.hint if exc.hint != type(exc).default_hint else None
-            error = index_error(exc.code, exc.message, raw=exc.raw, hint=hint)
-            raise IndexFailure(error, retryable=exc.retryable, exchange=_exchange(exc)) from exc
-    raise AssertionError("unreachable")
+    try:
+        result, _ = call_with_key_fallback(
+            environment=endpoint.environment,
+            url=endpoint.url,
+            call=action,
+            endpoint=endpoint,
+            record=record_key,  # a preview writes nothing
+        )
+    except EndpointApiError as exc:
+        # The client's hint when it is specific to this failure (TLS, bad URL, …), else ours for the code.
+        hint = exc.hint if exc.hint != type(exc).default_hint else None
+        error = index_error(exc.code, exc.message, raw=exc.raw, hint=hint)
+        raise IndexFailure(error, retryable=exc.retryable, exchange=_exchange(exc)) from exc
+    return result
 
 
 def store_url(endpoint: Endpoint, url: str) -> None:

@@ -27,7 +27,7 @@ def endpoint_index_preview(*, endpoint: Endpoint) -> IndexPreview:
     """Fetch, validate, plan and diff without writing anything (redirects are followed, not stored)."""
     preview = IndexPreview(endpoint=endpoint)
     try:
-        result = fetch_index(endpoint, record_key=False).result
+        result = fetch_index(endpoint, record_key=False)
     except IndexFailure as failure:
         preview.error = failure.error
         return preview

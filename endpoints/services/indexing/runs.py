@@ -156,8 +156,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
     # No other run of the endpoint is STARTED: this stays its latest SUCCESS until this run ends.
     previous: EndpointIndex | None = index.previous_success  # type: ignore[attr-defined]  # see `_load`
     known_body = same_body_candidate(index=index, previous=previous)
-    fetched = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
-    result = fetched.result
+    result = fetch_index(endpoint) if known_body is None else fetch_index_unless(endpoint, body_hash=known_body)
     data: dict[str, Any] | None
     data_hash: str | None
     if isinstance(result, IndexUnchanged):
@@ -200,7 +199,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         # The endpoint row is locked (URL, health) before the run row's final write, the order a
         # registration takes them in (endpoint, then run): the other way round, a registration
         # joining the next run while a worker claims it could close a cycle with this transaction.
-        store_url(endpoint, fetched.url)  # a redirect's URL is kept only with its successful index
+        store_url(endpoint, result.url)  # a redirect's URL is kept only with its successful index
         health = endpoint_health_record(endpoint_id=endpoint.id, status=IndexStatus.SUCCESS, at=now)
         # An identical body is not sent back to the database: the UPDATE copies the previous row's.
         finished = index_success_store(
