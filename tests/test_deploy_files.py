@@ -41,7 +41,9 @@ def test_the_database_and_redis_are_on_an_internal_network_no_allow_list_opens()
     services, networks = config["services"], config["networks"]
     assert services["postgres"]["networks"] == ["infra"] and services["redis"]["networks"] == ["infra"]
     for name in ("web", "worker", "beat"):
-        assert set(services[name]["networks"]) == {"infra", "apps"}
+        assert {"infra", "apps"} <= set(services[name]["networks"])
+    # The published side: the proxy reaches web on a network of their own, and nothing else.
+    assert services["proxy"]["networks"] == ["edge"] and "edge" in services["web"]["networks"]
     assert networks["infra"]["internal"] is True
     infra = ipaddress.ip_network(networks["infra"]["ipam"]["config"][0]["subnet"])
     apps = ipaddress.ip_network(networks["apps"]["ipam"]["config"][0]["subnet"])

@@ -36,7 +36,7 @@ def decrypt_secrets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('endpoints', '0012_statement_foreign_keys'),
+        ('endpoints', '0014_organization_allowed_networks'),
     ]
 
     operations = [
