@@ -6,7 +6,6 @@ from django.db import models
 from django.db.models import Q
 
 from .base import TimestampedModel
-from .constraints import StatementForeignKey
 from .tenancy import RuntimeEnvironment
 
 
@@ -37,7 +36,6 @@ class RegistryEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="registry_events",
         db_index=False,
-        db_constraint=False,  # registryevent_environment_fk
     )
     sequence = models.BigIntegerField()
     type = models.CharField(max_length=64)
@@ -48,7 +46,6 @@ class RegistryEvent(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["environment", "sequence"], name="registryevent_environment_sequence"),
-            StatementForeignKey(fields=["environment"], to_fields=["id"], name="registryevent_environment_fk"),
         ]
         indexes = [models.Index(fields=["occurred_at"], name="registryevent_occurred")]
 
