@@ -128,3 +128,33 @@ def test_a_forked_worker_child_leaves_the_parents_pooled_connections_alone():
     """The child neither uses nor closes what it inherited (closing would end the parent's sessions)."""
     database = "postgres://postgres@127.0.0.1:5432/postgres"  # only asked for its backends' pids
     assert _settings(FORK, DATABASE_URL=database) == {"child": 0, "held": True, "idle": True}
+
+
+GUNICORN = """
+import json, runpy
+from types import SimpleNamespace
+from gunicorn.config import Config
+conf = runpy.run_path("gunicorn.conf.py")
+cfg = Config()
+for name in ("worker_class", "workers", "threads"):
+    cfg.set(name, conf[name])
+conf["post_fork"](SimpleNamespace(cfg=cfg), None)  # in the worker, before the app loads
+import django; django.setup()
+from django.conf import settings
+pool = settings.DATABASES["default"]["OPTIONS"]["pool"]
+print(json.dumps([cfg.worker_class_str, cfg.workers, cfg.threads, pool["max_size"]]))
+"""
+
+
+def test_gunicorn_conf_sizes_each_processs_pool_from_its_threads():
+    environ = {key: value for key, value in os.environ.items() if key != "DATABASE_POOL_MAX_SIZE"}
+    environ.update(
+        DJANGO_SETTINGS_MODULE="kongflow.settings",
+        DJANGO_SECRET_KEY="test",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        WEB_CONCURRENCY="3",
+        WEB_THREADS="6",
+    )
+    command = [sys.executable, "-c", GUNICORN]
+    out = subprocess.run(command, cwd=REPO, env=environ, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["gthread", 3, 6, 6]
