@@ -1,7 +1,7 @@
 """What the key-rotation fallback costs: PING and INDEX_ENDPOINT of a real SDK endpoint that runs
 with the current key, against one that still runs with the previous key (a 401, then the retry).
 
-No database: the environment is built in memory. Prints figures; asserts nothing.
+No database is queried: the environment is built in memory. Prints figures; asserts nothing.
 
     .venv/bin/python bench/key_rotation.py [--calls 200]
 """
@@ -22,7 +22,7 @@ os.environ.update(
     {
         "DJANGO_SETTINGS_MODULE": "kongflow.settings",
         "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": "sqlite://:memory:",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",  # never connected
         "LOG_LEVEL": "ERROR",  # each fallback logs the 401 as a warning
     }
 )

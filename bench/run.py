@@ -38,8 +38,6 @@ os.environ.update(
         "DJANGO_SECRET_KEY": "bench",
         "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
-        # The production shape (docker-compose.yml): each process keeps a pool of connections.
-        "DATABASE_POOL_MAX_SIZE": "8",
         "CELERY_TASK_DEFAULT_QUEUE": f"kongflow-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
         # The SDK endpoints of the PRODUCTION environment listen on loopback.
@@ -601,22 +599,8 @@ def main() -> None:
 
     port = free_port()
     api = f"http://127.0.0.1:{port}"
-    gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "kongflow.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        "2",
-        "--threads",
-        "8",
-        "--keep-alive",
-        "30",
-    ]
+    # The default shape: the repo's gunicorn.conf.py (processes, threads, a pool per process).
+    gunicorn = [sys.executable, "-m", "gunicorn", "kongflow.wsgi", "--bind", f"127.0.0.1:{port}"]
     with process(gunicorn):
         for _ in range(200):
             try:

@@ -27,19 +27,15 @@ M = TypeVar("M", bound=Model)
 
 
 def server_binding_cursor() -> CursorWrapper:
-    """A server-binding cursor on the default connection (PostgreSQL); use it as a context manager.
-
-    On another backend, the connection's ordinary cursor (which has no `%b` placeholders)."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
+    """A server-binding cursor on the default connection; use it as a context manager."""
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = _factory(connection.alias, connection.vendor)(connection.connection)
+        raw = _factory(connection.alias)(connection.connection)
     return connection._prepare_cursor(raw)  # type: ignore[attr-defined,no-any-return]
 
 
 @cache
-def _factory(alias: str, vendor: str) -> Any:
+def _factory(alias: str) -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     try:
@@ -47,7 +43,7 @@ def _factory(alias: str, vendor: str) -> Any:
     except ImportError:  # pragma: no cover - django-prometheus is a dependency
         return ServerBindingCursor
     if isinstance(connection, DatabaseWrapperMixin):
-        return ExportingCursorWrapper(ServerBindingCursor, alias, vendor)
+        return ExportingCursorWrapper(ServerBindingCursor, alias, "postgresql")
     return ServerBindingCursor
 
 

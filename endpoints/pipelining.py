@@ -76,12 +76,7 @@ def sending_ahead() -> Iterator[None]:
 
     Open it inside the savepoint or transaction the statements belong to: an error raised when it
     ends must reach the `atomic` block that rolls them back."""
-    if (
-        connection.vendor != "postgresql"
-        or getattr(connection, _ATTR, None) is not None
-        or not settings.DATABASE_PIPELINE
-        or not _supported()
-    ):
+    if getattr(connection, _ATTR, None) is not None or not settings.DATABASE_PIPELINE or not _supported():
         yield
         return
     ahead = _Ahead()

@@ -101,8 +101,8 @@ class _RunStatement:
 
 
 @cache
-def _run_statement(vendor: str) -> _RunStatement:
-    """`endpoint_index_for_run`'s statement, built once per process (and database vendor) from the
+def _run_statement() -> _RunStatement:
+    """`endpoint_index_for_run`'s statement, built once per process from the
     models' metadata: compiling the equivalent ORM query cost more than running it."""
     q = connection.ops.quote_name
 
@@ -137,7 +137,7 @@ def endpoint_index_for_run(*, index_id: str) -> tuple[EndpointIndex, EndpointInd
     the endpoint's latest SUCCESS run (as :func:`endpoint_index_latest_success` with the
     organization's current registry generation), in one constant statement (prepared by psycopg on
     the connection). None of the run's own documents are loaded: a run writes them, never reads them."""
-    statement = _run_statement(connection.vendor)
+    statement = _run_statement()
     with server_binding_cursor() as cursor:
         cursor.execute(statement.sql, {"index": index_id})
         row = cursor.fetchone()

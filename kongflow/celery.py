@@ -75,6 +75,41 @@ def _serve_worker_metrics(**kwargs: Any) -> None:
 
 
 @worker_init.connect
+def _size_the_database_pool(sender: Any = None, **kwargs: Any) -> None:
+    """A worker process's pool: 2 connections per task it runs at once (the task and the run's
+    heartbeat thread): 2 in a prefork child, 2 x concurrency with the threads pool. Unless
+    DATABASE_POOL_MAX_SIZE is set (0: no pool). Then the parent lets go of any connection and pool
+    before it forks the children."""
+    from django.conf import settings
+    from django.db import connections
+
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if pool and "DATABASE_POOL_MAX_SIZE" not in os.environ and sender is not None:
+        kind = sender.pool_cls if isinstance(sender.pool_cls, str) else sender.pool_cls.__module__
+        per_process = "prefork" in kind or "solo" in kind or not isinstance(sender.concurrency, int)
+        pool["max_size"] = 2 if per_process else 2 * sender.concurrency
+        pool["min_size"] = min(pool["min_size"], pool["max_size"])
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+
+
+@worker_process_init.connect
+def _forget_the_parents_connections(**kwargs: Any) -> None:
+    """A prefork child must not use, nor close, a connection or pool it inherited: their sockets are
+    the parent's (closing one would end the parent's session). Dropped without a word to the server
+    (psycopg closes a connection only in the process that opened it), before Celery's Django fixup
+    closes the child's connections and pool; the child opens its own pool on first use."""
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    for connection in connections.all(initialized_only=True):
+        connection.connection = None
+    DatabaseWrapper._connection_pools.clear()  # type: ignore[attr-defined]  # the pools by alias; not in the stubs
+
+
+@worker_init.connect
 @worker_process_init.connect
 def _freeze_startup_objects(**kwargs: Any) -> None:
     """Move what the process holds after start-up (Django, models, the app) out of the collector's

@@ -107,40 +107,38 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kongflow.sqlite3'}"),
+    # Kongflow runs on PostgreSQL only.
+    "default": env.db_url("DATABASE_URL", default="postgres:///kongflow"),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-# Connection budget (README "Configuration"): with DATABASE_POOL_MAX_SIZE > 0 each process keeps a
-# psycopg pool of at most that many connections (CONN_MAX_AGE must then be 0); without a pool a
-# connection lives for one request or task (CONN_MAX_AGE=0 by default), so a process never holds
-# more connections than it has threads working at that moment.
-DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL: Kongflow runs on PostgreSQL only")
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# Connection budget (README "Configuration"): each process keeps a psycopg pool of at most
+# DATABASE_POOL_MAX_SIZE connections, opened on demand and reused across requests and tasks. A
+# thread holds one connection at a time, so the pool is sized from the process's threads:
+# gunicorn.conf.py sets it to a web process's threads, kongflow/celery.py to 2 per prefork child
+# (its task and the run's heartbeat thread); elsewhere (manage.py, runserver) it is 4. An explicit
+# DATABASE_POOL_MAX_SIZE wins; 0 turns the pool off (behind PgBouncer): a connection then lives
+# for one request or task (DATABASE_CONN_MAX_AGE, default 0).
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=4)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="kongflow"))
-    if DATABASE_POOL_MAX_SIZE > 0:
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
-        _options["pool"] = {
-            "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=0), DATABASE_POOL_MAX_SIZE),
-            "max_size": DATABASE_POOL_MAX_SIZE,
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-            "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
-        }
-    # Behind PgBouncer in transaction pooling mode: no server-side cursors (and no Django pool), and
-    # no prepared statements (psycopg prepares the hot statements Kongflow binds on the server, see
-    # endpoints/db.py; a prepared statement does not follow a transaction to another server connection).
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
-        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
-    )
-    if DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
-        _options["prepare_threshold"] = None
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web and worker share the file: wait for locks instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="kongflow"))
+if DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django returns them after each use
+    _options["pool"] = {
+        "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=0), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
+    }
+# Behind PgBouncer in transaction pooling mode: no server-side cursors (and no Django pool), and
+# no prepared statements (psycopg prepares the hot statements Kongflow binds on the server, see
+# endpoints/db.py; a prepared statement does not follow a transaction to another server connection).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+if DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+    _options["prepare_threshold"] = None
 # An index's apply sends its INSERTs without waiting for each (libpq pipeline mode, inside its
 # transaction: endpoints/pipelining.py). Off: every statement is waited for, as before.
 DATABASE_PIPELINE = env.bool("DATABASE_PIPELINE", default=True)

@@ -111,7 +111,7 @@ def test_a_hook_joining_a_pending_run_costs_one_statement(api_client, endpoint):
     with CaptureQueriesContext(connection) as queries:
         assert api_client.post(hook_url(endpoint)).status_code == 200
     statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
-    assert len(statements) == (1 if connection.vendor == "postgresql" else 2), statements
+    assert len(statements) == 1, statements
     index = EndpointIndex.objects.get()
     assert index.requests == 2 and [entry["source"] for entry in index.coalesced] == ["HOOK", "HOOK"]
 

@@ -13,10 +13,7 @@ from psycopg import pq
 from endpoints.pipelining import send_ahead, sending_ahead
 from tests.support.waiting import wait_for
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="psycopg's pipeline mode"),
-]
+pytestmark = pytest.mark.django_db
 LOCK = 734_001
 
 

@@ -10,10 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from endpoints.models import Integration, IntegrationDefinition, Job, JobAlias, JobIntegration, JobVersion
 from tests.factories import EndpointFactory
 
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own indexes")
 
-
-@postgresql_only
 @pytest.mark.django_db
 def test_no_varchar_pattern_ops_indexes():
     """Django adds one beside every varchar key; migration 0008 drops them. A later migration that
@@ -26,7 +23,6 @@ def test_no_varchar_pattern_ops_indexes():
         assert cursor.fetchall() == []
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_natural_keys_and_foreign_keys_keep_their_indexes():
     with connection.cursor() as cursor:
@@ -36,7 +32,6 @@ def test_natural_keys_and_foreign_keys_keep_their_indexes():
         assert f"({column})" in definitions or f"({column}," in definitions
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_no_index_is_covered_by_another():
     """A plain index whose columns lead another index of the same table only costs writes (Django
@@ -62,7 +57,6 @@ def test_no_index_is_covered_by_another():
     assert covered == [], "\n".join(covered)
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_the_one_pending_and_one_started_run_per_endpoint_constraints_exist():
     """Partial unique indexes on one column: Django's AlterField(db_index=False) would drop them too."""
@@ -134,7 +128,7 @@ def _link_to_a_vanished_version(rows: dict[str, Any]) -> None:
 )
 def test_composite_keys_refuse_rows_whose_scope_disagrees_with_their_parent(write):
     """Scope columns are checked through one key per parent (models.constraints): a row must exist
-    there *and* agree with it, on PostgreSQL and on SQLite."""
+    there *and* agree with it."""
     rows = _scope_rows()
     connection.check_constraints()  # the consistent rows pass
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -150,7 +144,6 @@ def test_composite_keys_accept_consistent_rows():
     assert JobAlias.objects.filter(job=rows["job"]).exists()
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_stored_documents_are_compressed_with_lz4():
     """Migration 0011: the run's ~300 KB document is TOAST-compressed with lz4 (faster than pglz)."""

@@ -3,7 +3,7 @@ query the other does not, and every insert paid for it (tests/test_schema.py kee
 
 Django's own AlterField(db_index=False) drops every single-column btree index on the column,
 partial unique ones included (the "one PENDING / one STARTED run per endpoint" constraints): the
-database side here drops only the plain index. On SQLite the plain indexes stay (harmless).
+database side here drops only the plain index.
 """
 
 import django.db.models.deletion
@@ -32,8 +32,6 @@ FIELDS = [
 
 
 def drop_plain_fk_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     with schema_editor.connection.cursor() as cursor:
         for model_name, field_name in FIELDS:
             model = apps.get_model("endpoints", model_name)

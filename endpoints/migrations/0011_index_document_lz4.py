@@ -1,7 +1,7 @@
 """Runs' stored documents (`EndpointIndex.data`, ~300 KB for 500 jobs) are TOAST-compressed with lz4
 instead of pglz: a 500-job first index's final UPDATE 8.8 -> 6.5 ms, and reads decompress faster.
 
-PostgreSQL only, and only where the server was built with lz4 (14+; the official images are); rows
+Only where the server was built with lz4 (14+; the official images are); rows
 already stored keep their compression until rewritten.
 """
 
@@ -9,8 +9,6 @@ from django.db import migrations
 
 
 def _lz4_available(schema_editor) -> bool:
-    if schema_editor.connection.vendor != "postgresql":
-        return False
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
         return cursor.fetchone() is not None

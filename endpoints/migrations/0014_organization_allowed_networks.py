@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('endpoints', '0012_statement_foreign_keys'),
+        ('endpoints', '0013_real_foreign_keys'),
     ]
 
     operations = [

@@ -1,21 +1,13 @@
-"""Foreign keys as model constraints, where Django's `ForeignKey` falls short.
+"""Composite foreign keys, where Django's `ForeignKey` falls short.
 
 Registry rows repeat their scope (environment, organization, project) beside the row they hang
-off, so lists filter without joins. Checked one column at a time, a 500-job index queues ~9,000
-row checks, one per column; checked through one composite key per parent, the same columns cost
-one check and must also *agree* with the parent (a job version's environment is its endpoint's).
-
-* `CompositeForeignKey`: a multi-column FOREIGN KEY, checked row by row like Django's own.
-* `StatementForeignKey`: the same guarantees, checked once per statement and distinct parent
-  (PostgreSQL triggers, see `fk_triggers`), for keys whose rows are written in bulk and share a few
-  parents (an index's environment, endpoint, project, integrations). On other databases it is a
-  plain FOREIGN KEY.
+off, so lists filter without joins. Checked one column at a time, each of those columns costs a
+row check per row; checked through one composite key per parent, the same columns cost one check
+and must also *agree* with the parent (a job version's environment is its endpoint's).
 
 The single-column `ForeignKey` fields stay (joins, Python-side cascades) with `db_constraint=False`
-where a constraint here covers them. The parent needs a unique constraint on the referenced columns.
-
-The first field is the relation (a `ForeignKey`): its model is the one referenced. (Not named by
-label: SQLite's table rebuilds render constraints against a registry holding one model.)
+where a composite key covers them. The parent needs a unique constraint on the referenced columns.
+The first field is the relation (a `ForeignKey`): its model is the one referenced.
 """
 
 from __future__ import annotations
@@ -26,20 +18,16 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-from .fk_triggers import ForeignKeyTriggers
-
 Model = type[models.Model] | None
 Editor = BaseDatabaseSchemaEditor | None
 
 
-class _ForeignKey(models.BaseConstraint):
+class CompositeForeignKey(models.BaseConstraint):
     """FOREIGN KEY (fields) REFERENCES <fields[0]'s model> (to_fields), deferred like Django's own."""
 
-    min_fields = 1
-
     def __init__(self, *, fields: list[str], to_fields: list[str], name: str) -> None:
-        if len(fields) != len(to_fields) or len(fields) < self.min_fields:
-            raise ValueError(f"{type(self).__name__} maps {self.min_fields} or more fields onto as many.")
+        if len(fields) != len(to_fields) or len(fields) < 2:
+            raise ValueError("CompositeForeignKey maps 2 or more fields onto as many.")
         super().__init__(name=name)
         self.fields, self.to_fields = list(fields), list(to_fields)
 
@@ -81,7 +69,7 @@ class _ForeignKey(models.BaseConstraint):
         return path, args, kwargs
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _ForeignKey):
+        if not isinstance(other, CompositeForeignKey):
             return NotImplemented
         return (type(self), self.name, self.fields, self.to_fields) == (
             type(other),
@@ -92,47 +80,6 @@ class _ForeignKey(models.BaseConstraint):
 
     def __hash__(self) -> int:
         return hash((type(self), self.name, tuple(self.fields), tuple(self.to_fields)))
-
-
-class CompositeForeignKey(_ForeignKey):
-    """A multi-column FOREIGN KEY, deferred like Django's own."""
-
-    min_fields = 2
-
-
-class StatementForeignKey(_ForeignKey):
-    """A foreign key checked once per statement and distinct parent on PostgreSQL (`fk_triggers`);
-    a FOREIGN KEY elsewhere."""
-
-    def _triggers(self, model: Model, schema_editor: Editor) -> ForeignKeyTriggers | None:
-        assert model is not None and schema_editor is not None
-        if schema_editor.connection.vendor != "postgresql":
-            return None
-        target = self._target(model)
-        return ForeignKeyTriggers(
-            name=self.name,
-            child=model._meta.db_table,
-            columns=[_column(model, name) for name in self.fields],
-            parent=target._meta.db_table,
-            parent_columns=[_column(target, name) for name in self.to_fields],
-            quote=schema_editor.quote_name,
-        )
-
-    def constraint_sql(self, model: Model, schema_editor: Editor) -> str:
-        triggers = self._triggers(model, schema_editor)
-        if triggers is None:
-            return self._clause(model, schema_editor)
-        assert schema_editor is not None
-        schema_editor.deferred_sql.append(triggers.create_sql())  # after CREATE TABLE
-        return ""  # nothing inside CREATE TABLE (Django skips empty constraint clauses)
-
-    def create_sql(self, model: Model, schema_editor: Editor) -> str:
-        triggers = self._triggers(model, schema_editor)
-        return super().create_sql(model, schema_editor) if triggers is None else triggers.create_sql()
-
-    def remove_sql(self, model: Model, schema_editor: Editor) -> str:
-        triggers = self._triggers(model, schema_editor)
-        return super().remove_sql(model, schema_editor) if triggers is None else triggers.remove_sql()
 
 
 def _column(model: type[models.Model], name: str) -> str:

@@ -6,7 +6,6 @@ from django.db import models
 from django.db.models import Q
 
 from .base import TimestampedModel
-from .constraints import StatementForeignKey
 from .fields import EncryptedTextField
 from .tenancy import RuntimeEnvironment
 
@@ -38,7 +37,6 @@ class RegistryEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="registry_events",
         db_index=False,
-        db_constraint=False,  # registryevent_environment_fk
     )
     sequence = models.BigIntegerField()
     type = models.CharField(max_length=64)
@@ -49,7 +47,6 @@ class RegistryEvent(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["environment", "sequence"], name="registryevent_environment_sequence"),
-            StatementForeignKey(fields=["environment"], to_fields=["id"], name="registryevent_environment_fk"),
         ]
         indexes = [models.Index(fields=["occurred_at"], name="registryevent_occurred")]
 

@@ -3,14 +3,13 @@
 `__in` writes one placeholder per value: with the hundreds of ids or slugs a large index deals in,
 Django compiles, psycopg splits and quotes, and PostgreSQL parses a statement that grows with the
 list. `= ANY(%s)` is one parameter whatever the list's length (and the same statement text each
-time). SQLite has no arrays: there it is an `IN` list.
+time).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.lookups import Lookup
@@ -29,9 +28,4 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = list(self.rhs)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", (*lhs_params, values)
-        if not values:
-            raise EmptyResultSet
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from .base import TimestampedModel
-from .constraints import CompositeForeignKey, StatementForeignKey
+from .constraints import CompositeForeignKey
 from .endpoint import Endpoint
 from .tenancy import Organization, Project, RuntimeEnvironment
 
@@ -95,7 +95,7 @@ class Job(TimestampedModel):
             models.UniqueConstraint(fields=["project", "slug"], name="job_project_slug_unique"),
             # Referenced by job_version_job_fk.
             models.UniqueConstraint(fields=["id", "project"], name="job_id_project_unique"),
-            StatementForeignKey(
+            CompositeForeignKey(
                 fields=["project", "organization"],
                 to_fields=["id", "organization"],
                 name="job_project_fk",
@@ -149,7 +149,7 @@ class JobVersion(TimestampedModel):
             # Referenced by the aliases' and integration links' composite keys.
             models.UniqueConstraint(fields=["id", "job"], name="jobversion_id_job_unique"),
             CompositeForeignKey(fields=["job", "project"], to_fields=["id", "project"], name="jobversion_job_fk"),
-            StatementForeignKey(
+            CompositeForeignKey(
                 fields=["endpoint", "environment", "organization", "project"],
                 to_fields=["id", "environment", "organization", "project"],
                 name="jobversion_endpoint_fk",
@@ -170,12 +170,11 @@ class JobAlias(TimestampedModel):
     version = models.ForeignKey(JobVersion, on_delete=models.CASCADE, related_name="aliases", db_constraint=False)
     # Indexed by the (job, environment, name) constraint.
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="aliases", db_index=False, db_constraint=False)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "environment", "name"], name="jobalias_job_env_name_unique"),
-            StatementForeignKey(fields=["environment"], to_fields=["id"], name="jobalias_environment_fk"),
             CompositeForeignKey(
                 fields=["version", "job"],
                 to_fields=["id", "job"],
@@ -191,14 +190,11 @@ class JobIntegration(TimestampedModel):
         JobVersion, on_delete=models.CASCADE, related_name="integrations", db_index=False, db_constraint=False
     )
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    integration = models.ForeignKey(
-        Integration, on_delete=models.CASCADE, related_name="job_integrations", db_constraint=False
-    )
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="job_integrations")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["version", "key"], name="jobintegration_version_key_unique"),
-            StatementForeignKey(fields=["integration"], to_fields=["id"], name="jobintegration_integration_fk"),
             CompositeForeignKey(
                 fields=["version", "job"],
                 to_fields=["id", "job"],
@@ -229,14 +225,13 @@ class EventDispatcher(TimestampedModel):
     dispatchable_id = models.CharField(max_length=30)
     dispatchable = models.JSONField()
     enabled = models.BooleanField(default=True)
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["dispatchable_id", "environment"], name="dispatcher_dispatchable_env_unique"
             ),
-            StatementForeignKey(fields=["environment"], to_fields=["id"], name="eventdispatcher_environment_fk"),
         ]
 
 
@@ -262,10 +257,8 @@ class DynamicTrigger(TimestampedModel):
 class ScheduleSource(TimestampedModel):
     key = models.CharField(max_length=200)
     schedule = models.JSONField()
-    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    endpoint = models.ForeignKey(
-        Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
-    )
+    environment = models.ForeignKey(RuntimeEnvironment, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     dispatcher = models.ForeignKey(EventDispatcher, on_delete=models.CASCADE, related_name="schedule_sources")
     active = models.BooleanField(default=False)
     metadata = models.JSONField(null=True, blank=True)
@@ -277,8 +270,6 @@ class ScheduleSource(TimestampedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["key", "environment"], name="schedulesource_key_env_unique"),
-            StatementForeignKey(fields=["environment"], to_fields=["id"], name="schedulesource_environment_fk"),
-            StatementForeignKey(fields=["endpoint"], to_fields=["id"], name="schedulesource_endpoint_fk"),
         ]
 
 

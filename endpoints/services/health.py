@@ -58,13 +58,13 @@ def health_next(*, current: HealthState, status: str, at: datetime) -> HealthSta
 def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> HealthTransition | None:
     """Fold one finished run into the endpoint's health (locks the row; call inside the run's
     final transaction). Returns the transition (old -> new), None if the endpoint is gone."""
-    if status == IndexStatus.SUCCESS and connection.vendor == "postgresql":
+    if status == IndexStatus.SUCCESS:
         return _record_success(endpoint_id=endpoint_id, at=at)
     # FOR NO KEY UPDATE, the lock a plain UPDATE takes: it waits only for a concurrent registration's
     # upsert (a short transaction), never for the KEY SHARE locks that inserts referencing the
     # endpoint hold; FOR UPDATE would queue behind those and deadlock with concurrent registrations.
     endpoint = (
-        Endpoint.objects.select_for_update(no_key=connection.features.has_select_for_no_key_update)
+        Endpoint.objects.select_for_update(no_key=True)
         .only("id", "url", "health", "consecutive_failures", "failing_since", "last_success_at")
         .filter(id=endpoint_id)
         .first()

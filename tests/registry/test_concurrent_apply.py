@@ -15,10 +15,7 @@ from endpoints import models as m
 from endpoints.services.registry import registry_apply, registry_plan
 from tests import factories
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the optimistic apply is PostgreSQL's"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_first_index_whose_jobs_another_index_committed_meanwhile_still_succeeds(full, caplog):

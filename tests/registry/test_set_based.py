@@ -25,7 +25,6 @@ from tests.registry.conftest import index
 from tests.registry.test_full_document import REGISTRY_MODELS
 
 pytestmark = pytest.mark.django_db
-postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite counts every row as written")
 
 
 def stamps() -> dict[str, dict]:
@@ -42,7 +41,6 @@ def generation(endpoint: m.Endpoint) -> int:
     return registry_generation_current(organization_id=endpoint.organization_id)
 
 
-@postgresql_only
 def test_an_unchanged_document_writes_nothing_and_keeps_the_generation(endpoint, full):
     _, first = index(endpoint, full)
     assert first.written > 0
@@ -57,7 +55,6 @@ def test_an_unchanged_document_writes_nothing_and_keeps_the_generation(endpoint,
     assert again.registry_generation == generation(endpoint) == 1
 
 
-@postgresql_only
 def test_a_changed_document_writes_only_the_rows_that_changed(endpoint, full):
     index(endpoint, full)
     before = stamps()
@@ -95,12 +92,10 @@ def test_upsert_returns_the_id_of_every_row_written_or_not():
     rows[0]["title"] = "changed"
     again = upsert(m.Integration, rows, on=["organization", "slug"], update=["title"])
     assert again.by_last() == stored
-    if connection.vendor == "postgresql":
-        assert again.written == 1
+    assert again.written == 1
     assert m.Integration.objects.get(slug="c").title == "changed"
 
 
-@postgresql_only
 def test_upsert_of_rows_said_to_be_new_is_a_plain_insert_that_refuses_an_existing_key():
     org = factories.OrganizationFactory()
     upsert(m.IntegrationDefinition, [{"id": "a", "name": "A"}], on=["id"], update=[])
@@ -111,7 +106,6 @@ def test_upsert_of_rows_said_to_be_new_is_a_plain_insert_that_refuses_an_existin
         upsert(m.Integration, [row], on=["organization", "slug"], update=["title"], new=True)
 
 
-@postgresql_only
 def test_a_first_index_sends_its_inserts_ahead_and_waits_for_them_before_reading(endpoint, full):
     """The optimistic apply's INSERTs go out in pipeline mode (not waited for); every other
     statement runs with the pipeline left, i.e. after those INSERTs finished."""
@@ -138,7 +132,6 @@ def test_a_first_index_sends_its_inserts_ahead_and_waits_for_them_before_reading
     assert m.Job.objects.filter(project_id=endpoint.project_id).count() == len(plan.jobs_to_register)
 
 
-@postgresql_only
 def test_an_apply_whose_new_keys_were_committed_meanwhile_runs_again_looking_them_up(endpoint, full):
     """The plan found no job; before the apply, "another index" inserts one of them: the optimistic
     apply's plain INSERT fails on it, the apply is rolled back to its savepoint and runs again."""
@@ -171,7 +164,6 @@ def _looked_up(endpoint: m.Endpoint, document: dict[str, Any]) -> set[str]:
     }
 
 
-@postgresql_only
 def test_rows_under_jobs_this_index_inserted_skip_the_lookup(endpoint, full):
     under_new_jobs = {
         f"endpoints_{name}"
@@ -184,7 +176,6 @@ def test_rows_under_jobs_this_index_inserted_skip_the_lookup(endpoint, full):
     assert under_new_jobs <= again and first < again
 
 
-@postgresql_only
 def test_rows_are_sent_sorted_by_their_natural_key():
     org = factories.OrganizationFactory()
     upsert(m.IntegrationDefinition, [{"id": "def", "name": "D"}], on=["id"], update=[])
@@ -206,7 +197,6 @@ def test_rows_are_sent_sorted_by_their_natural_key():
     assert set(json.loads(params[1])) >= {"def", org.id}
 
 
-@postgresql_only
 def test_a_write_outside_the_apply_bumps_the_generation(endpoint, full):
     index(endpoint, full)
     assert generation(endpoint) == 1
@@ -215,7 +205,6 @@ def test_a_write_outside_the_apply_bumps_the_generation(endpoint, full):
     assert generation(other) == 0
 
 
-@postgresql_only
 def test_foreign_keys_are_checked_before_the_generation_row_is_locked(endpoint, full):
     """Not in COMMIT, while the organization's row (and later the event sequence) is held."""
     with CaptureQueriesContext(connection) as queries:

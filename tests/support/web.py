@@ -33,12 +33,13 @@ def free_port() -> int:
 
 
 class WebProcess:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, base: dict[str, str] | None = None) -> None:
+        """`base`: the environment to start from (this process's by default); `env` is added."""
         database = settings.DATABASES["default"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **os.environ,
+            **(os.environ if base is None else base),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
             "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,

@@ -50,26 +50,6 @@ def environment_ref(environment: RuntimeEnvironment) -> dict[str, Any]:
     }
 
 
-def _allocate(environment_id: str, count: int) -> int:
-    """Reserve `count` sequences; returns the first.
-
-    One upsert on the environment's counter row: it takes the row's lock until the surrounding
-    transaction ends, so a concurrent allocation in the same environment waits for it to commit
-    (then continues after it) or roll back (then reuses its numbers). That is what keeps committed
-    sequences gap-free and visible in order to a consumer paging with `after=`.
-    """
-    table = connection.ops.quote_name(EventSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (environment_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 - quoted table name
-            f"ON CONFLICT (environment_id) DO UPDATE SET last_sequence = {table}.last_sequence + %s "
-            "RETURNING last_sequence",
-            [environment_id, count, count],
-        )
-        last = int(cursor.fetchone()[0])
-    return last - count + 1
-
-
 class RecordedEvents(Sequence[RegistryEvent]):
     """The events recorded, as model instances built only when read: an index appends hundreds of
     events (thousands for thousands of jobs) and reads none of them back, on its critical path."""
@@ -111,11 +91,7 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
             raise ValueError(f"Unknown event type {event.type!r}")
     now = timezone.now()
     env = environment_ref(environment)
-    if connection.vendor == "postgresql":
-        first, ids, subscription_ids = _record_postgresql(environment.id, events, env, now)
-    else:
-        first = _allocate(environment.id, len(events))
-        ids, subscription_ids = new_ids(len(events), prefix="evt_", seconds=now.timestamp()), []
+    first, ids, subscription_ids = _record(environment.id, events, env, now)
 
     def build() -> list[RegistryEvent]:
         return [
@@ -132,10 +108,6 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
         ]
 
     recorded = RecordedEvents(build, len(events))
-    if connection.vendor != "postgresql":
-        rows = list(recorded)
-        RegistryEvent.objects.bulk_create(rows)
-        subscription_ids = _fan_out(environment.id, rows, now)
     for subscription_id in subscription_ids:
         transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
     return recorded
@@ -171,10 +143,15 @@ def _record_sql() -> str:
     )
 
 
-def _record_postgresql(
+def _record(
     environment_id: str, events: list[NewEvent], env: dict[str, Any], now: datetime
 ) -> tuple[int, list[str], list[str]]:
     """Allocate the sequences, insert the events and their deliveries: one statement.
+
+    The sequences come from one upsert on the environment's counter row: it takes the row's lock
+    until the surrounding transaction ends, so a concurrent allocation in the same environment waits
+    for it to commit (then continues after it) or roll back (then reuses its numbers). That is what
+    keeps committed sequences gap-free and visible in order to a consumer paging with `after=`.
 
     The events travel as one JSON array (one orjson encoding, payloads embedded as they are; the
     environment, the same in each, is added by the statement) with their ids, made here ("evt_c",
@@ -208,20 +185,3 @@ def _record_postgresql(
                 subscription_ids.append(subscription_id)
     assert first is not None  # the counter row is always returned
     return first, ids, sorted(subscription_ids)
-
-
-def _fan_out(environment_id: str, events: list[RegistryEvent], now: Any) -> list[str]:
-    """The deliveries of the events (SQLite); returns the subscriptions that got some, sorted."""
-    subscriptions = list(
-        WebhookSubscription.objects.filter(environment_id=environment_id, is_active=True).only("id", "events")
-    )
-    deliveries = [
-        WebhookDelivery(subscription_id=sub.id, event_id=event.id, next_attempt_at=now)
-        for event in events
-        for sub in subscriptions
-        if sub.wants(event.type)
-    ]
-    if not deliveries:
-        return []
-    WebhookDelivery.objects.bulk_create(deliveries)
-    return sorted({d.subscription_id for d in deliveries})

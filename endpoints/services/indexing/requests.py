@@ -123,10 +123,6 @@ def _join_pending(
     *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool, budget: int
 ) -> EndpointIndex | None:
     """Join the PENDING run with one `UPDATE … RETURNING`; None when there is none."""
-    if connection.vendor != "postgresql":
-        return _join_pending_simple(
-            endpoint=endpoint, entry=entry, force=force, run_at=run_at, restart=restart, budget=budget
-        )
     params: dict[str, Any] = {"restart": restart, "endpoint_id": endpoint.id, "budget": budget}
     return _join(_BY_ENDPOINT, params, entry=entry, force=force, run_at=run_at)
 
@@ -136,13 +132,11 @@ def endpoint_index_join_by_hook(
 ) -> EndpointIndex | None:
     """A deploy hook's common case in one statement: join the PENDING run of the endpoint that
     (environment, slug) names if `hook_identifier` is its hook identifier. None when there is no
-    such run, when the identifier does not match, when the run waits out a retry backoff (a join
-    restarts it) and on SQLite: the caller then takes the full path (lookup, check, join or create).
+    such run, when the identifier does not match and when the run waits out a retry backoff (a join
+    restarts it): the caller then takes the full path (lookup, check, join or create).
 
     The identifiers are compared as SHA-256 digests inside the statement: how long the comparison
     takes depends on the digests, not on how much of the identifier a caller guessed."""
-    if connection.vendor != "postgresql":
-        return None
     now = timezone.now()
     entry = _entry(IndexSource.HOOK, reason, now)
     # `budget` only sizes a restart, which this join never makes (`_BY_HOOK`).
@@ -166,7 +160,7 @@ def _join_sql(waiting: str, relaxed: bool) -> str:
 def _join(
     waiting: str, params: dict[str, Any], *, entry: dict[str, Any], force: bool, run_at: datetime
 ) -> EndpointIndex | None:
-    """The join statement for the run `waiting` selects (PostgreSQL); None when it selects none."""
+    """The join statement for the run `waiting` selects; None when it selects none."""
     relaxed = not force and not connection.in_atomic_block
     params = {
         **params,
@@ -196,29 +190,6 @@ def _dispatch_after_commit(index_id: str) -> None:
         transaction.on_commit(partial(index_dispatch, index_id=index_id))
     else:
         index_dispatch(index_id=index_id)
-
-
-def _join_pending_simple(
-    *, endpoint: Endpoint, entry: dict[str, Any], force: bool, run_at: datetime, restart: bool, budget: int
-) -> EndpointIndex | None:
-    """SQLite (one writer at a time): read, then update in one transaction."""
-    with transaction.atomic():
-        index = EndpointIndex.objects.select_for_update().filter(endpoint=endpoint, status=IndexStatus.PENDING).first()
-        if index is None:
-            return None
-        index.requests += 1
-        if len(index.coalesced) < MAX_COALESCED_ENTRIES:
-            index.coalesced.append(entry)
-        index.force = index.force or force
-        fields = ["requests", "coalesced", "force", "updated_at"]
-        if restart and index.attempts > 0 and index.run_at is not None and index.run_at > run_at:
-            index.run_at = run_at
-            index.max_attempts = max(index.max_attempts, index.attempts + budget)
-            index.dispatched_at = None
-            fields += ["run_at", "max_attempts", "dispatched_at"]
-            transaction.on_commit(partial(index_dispatch, index_id=index.id))
-        index.save(update_fields=fields)
-        return index
 
 
 def endpoint_index_wait(*, index_id: str, timeout: float, interval: float = 0.1) -> EndpointIndex:

@@ -70,14 +70,13 @@ def _execute_claim(params: dict[str, Any]) -> int:
 
 
 @cache
-def _success_sql(vendor: str, copy_document: bool) -> str:
+def _success_sql(copy_document: bool) -> str:
     table = connection.ops.quote_name(EndpointIndex._meta.db_table)
-    as_json = "::jsonb" if vendor == "postgresql" else ""  # SQLite stores JSON as text
     copied = f"(SELECT p.data FROM {table} p WHERE p.id = %(previous)s)"  # noqa: S608 - model metadata
-    document = copied if copy_document else f"%(data)s{as_json}"
+    document = copied if copy_document else "%(data)s::jsonb"
     return (
-        f"UPDATE {table} SET status = '{IndexStatus.SUCCESS.value}', stats = %(stats)s{as_json}, "  # noqa: S608
-        f"data = {document}, diff = %(diff)s{as_json}, document_hash = %(document_hash)s, "
+        f"UPDATE {table} SET status = '{IndexStatus.SUCCESS.value}', stats = %(stats)s::jsonb, "  # noqa: S608
+        f"data = {document}, diff = %(diff)s::jsonb, document_hash = %(document_hash)s, "
         "body_hash = %(body_hash)s, registry_generation = %(generation)s, error = NULL, exchange = NULL, "
         "finished_at = %(now)s, heartbeat_at = NULL, updated_at = %(now)s "
         f"WHERE id = %(id)s AND status = '{IndexStatus.STARTED.value}' AND attempts = %(attempts)s"
@@ -118,5 +117,5 @@ def index_success_store(
         "now": connection.ops.adapt_datetimefield_value(now),
     }
     with server_binding_cursor() as cursor:
-        cursor.execute(_success_sql(connection.vendor, copy_document), params)
+        cursor.execute(_success_sql(copy_document), params)
         return int(cursor.rowcount) == 1

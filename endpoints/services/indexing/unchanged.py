@@ -7,8 +7,8 @@ its own writes. Every transaction that changes a registry row of the organizatio
 applies of this endpoint or of any other endpoint of the organization, and any other writer of
 registry rows — so applying the document again would write nothing and report the same stats.
 
-A forced run (`force`), a previous run without a recorded generation (made before this existed)
-and SQLite (where every apply counts as a change) never skip. A skipped run is still a complete
+A forced run (`force`) and a previous run without a recorded generation (made before this existed)
+never skip. A skipped run is still a complete
 SUCCESS: the previous run's stats, an empty diff, this document and its hash.
 
 Cheaper still, the common case in production: the endpoint answers the very bytes of the latest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from endpoints.models import Endpoint
 from endpoints.pipelining import send_ahead, sending_ahead
@@ -26,7 +26,7 @@ def registry_apply(
     `meanwhile`: pure Python work of the caller's (a query would wait for the checks), run while the
     database checks the apply's foreign keys, its longest statement.
 
-    Optimistic first (PostgreSQL): rows keyed by a row this apply inserted, or by a job the plan did
+    Optimistic first: rows keyed by a row this apply inserted, or by a job the plan did
     not find, are plain INSERTs, without lookup or conflict clause. Inside a savepoint: if another
     transaction committed one of those keys meanwhile (a unique violation), the apply is rolled back
     to it and runs again, looking every key up. Those INSERTs need no answer (their ids are made
@@ -34,7 +34,7 @@ def registry_apply(
     the database writes the previous kind's."""
     if plan.endpoint_id != endpoint.id:
         raise ValueError("The plan was made for another endpoint.")
-    if connection.vendor == "postgresql" and plan.jobs_to_register:
+    if plan.jobs_to_register:
         try:
             with transaction.atomic(), sending_ahead():
                 return _apply(endpoint, plan, meanwhile, optimistic=True)
@@ -80,17 +80,14 @@ def _apply(
 def _check_references_now(meanwhile: Callable[[], None] | None) -> None:
     """Run the deferred foreign-key checks of the writes above now, not at COMMIT.
 
-    Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: thousands of row checks (a 500-job
-    index queues ~2,200, one per row and the parent it hangs off; the scope keys its rows share are
-    checked once per statement, `models.fk_triggers`) would otherwise run inside COMMIT, while the
-    transaction holds the organization's generation row and the environment's event sequence row,
-    which every index of the organization (environment) needs too. Checked here, those locks are
-    held for milliseconds.
+    Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: thousands of row checks (one per row and
+    parent it hangs off) would otherwise run inside COMMIT, while the transaction holds the
+    organization's generation row and the environment's event sequence row, which every index of the
+    organization (environment) needs too. Checked here, those locks are held for milliseconds.
 
     The checks take milliseconds of the database's CPU: the statement is sent ahead and
     `meanwhile` runs in this process while they do (the next statement waits for them).
     """
-    if connection.vendor == "postgresql":
-        send_ahead("SET CONSTRAINTS ALL IMMEDIATE", [])
+    send_ahead("SET CONSTRAINTS ALL IMMEDIATE", [])
     if meanwhile is not None:
         meanwhile()

@@ -1,7 +1,7 @@
 """Set-based write helpers: every statement they issue covers all rows of a kind at once, which is
 what keeps the number of statements independent of the document's size.
 
-`upsert` on PostgreSQL is one statement per kind, without model instances:
+`upsert` is one statement per kind, without model instances:
 
     WITH input AS (SELECT … FROM jsonb_array_elements(%s))   -- the rows, one jsonb array
        , looked AS (SELECT input.*, e._id, e._same FROM input LEFT JOIN LATERAL (   -- one index probe
@@ -25,9 +25,6 @@ what keeps the number of statements independent of the document's size.
   savepoint without `new`).
 * Ids are made here for every row (`ids.new_ids`: "c", 8 base36 characters of millisecond time,
   computed once, and 16 random hex characters); an upsert's rows that exist keep their own.
-
-SQLite (the embedded default) keeps a simpler path: `bulk_create(update_conflicts=…)` plus one
-re-select of the ids; it reports every row as written.
 """
 
 from __future__ import annotations
@@ -71,8 +68,7 @@ class Upserted:
 
     ids: dict[Key, str]
     written: int
-    #: Keys of the rows this statement inserted (`xmax = 0`): nothing can hang off them yet. Empty
-    #: where the backend cannot tell (SQLite).
+    #: Keys of the rows this statement inserted (`xmax = 0`): nothing can hang off them yet.
     inserted: set[Key] = dataclasses.field(default_factory=set)
 
     def existing_ids(self) -> list[str]:
@@ -113,11 +109,9 @@ def upsert(
         return Upserted({}, 0, set())
     keys = sorted(deduped)
     ordered = [deduped[key] for key in keys]
-    if connection.vendor == "postgresql":
-        if new and _ids_known(model, ordered[0]):
-            return _insert_postgresql(model, ordered, keys, on)
-        return _upsert_postgresql(model, ordered, on, update)
-    return _upsert_simple(model, ordered, on, update)
+    if new and _ids_known(model, ordered[0]):
+        return _insert_new(model, ordered, keys, on)
+    return _upsert_rows(model, ordered, on, update)
 
 
 def _key(row: Mapping[str, Any], on: list[str]) -> Key:
@@ -296,7 +290,7 @@ class _Insert:
         )
 
 
-def _insert_postgresql(
+def _insert_new(
     model: type[models.Model], rows: list[Mapping[str, Any]], keys: list[Key], on: list[str]
 ) -> Upserted:
     """Rows asserted new: a plain INSERT with ids made here, sent ahead (nobody reads its answer)."""
@@ -314,7 +308,7 @@ def _insert_postgresql(
     return Upserted(dict(zip(keys, ids, strict=True)), len(rows), set(keys))
 
 
-def _upsert_postgresql(
+def _upsert_rows(
     model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
 ) -> Upserted:
     table = _q(model._meta.db_table)
@@ -388,20 +382,6 @@ def _select_ids(model: type[models.Model], rows: list[Mapping[str, Any]], on: li
         if key in wanted:
             found[key] = values[0]
     return found
-
-
-def _upsert_simple(
-    model: type[models.Model], rows: list[Mapping[str, Any]], on: list[str], update: list[str]
-) -> Upserted:
-    objects = [model(**row) for row in rows]
-    if update:
-        updated_at = [f.attname for f in _columns(model) if f.attname == "updated_at" and f.attname not in update]
-        model._default_manager.bulk_create(
-            objects, update_conflicts=True, unique_fields=on, update_fields=[*update, *updated_at]
-        )
-    else:
-        model._default_manager.bulk_create(objects, ignore_conflicts=True)
-    return Upserted(_select_ids(model, rows, on), len(rows))
 
 
 def delete_unlisted(queryset: models.QuerySet[Any], key_fields: list[str], keep: set[str]) -> int:

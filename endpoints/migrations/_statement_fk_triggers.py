@@ -1,26 +1,8 @@
-"""The PostgreSQL triggers behind `StatementForeignKey`: a foreign key checked once per statement.
+"""The statement-level foreign-key triggers of migration 0012, frozen here for migrations 0012 and
+0013 (0013 drops them for real FOREIGN KEY constraints; migrating back to 0012 recreates them).
 
-PostgreSQL checks a foreign key row by row: each inserted row runs one lookup of its parent (and
-locks it FOR KEY SHARE), ~3 µs each. An index's bulk INSERTs repeat the same few parents in every
-row (its environment, endpoint, project, integrations): a 500-job first index made ~4,900 such checks
-of a handful of distinct rows, a fifth of its run. These triggers keep the key's guarantees with one
-lookup per *distinct* parent per statement:
-
-* child INSERT (statement level, over the statement's new rows): each distinct non-NULL key is
-  locked FOR KEY SHARE in its parent, as PostgreSQL's own check does; a key with no parent row fails
-  the statement with SQLSTATE 23503 (foreign_key_violation, Django's IntegrityError);
-* child UPDATE that changes the key columns (row level): the same check for the new key;
-* parent DELETE, or UPDATE of the referenced columns (row level): fails while a child row still
-  references the old key (NO ACTION: Django deletes the children first, as it does today).
-
-The checks run at the end of each statement, not at COMMIT: a child must be written after its parent
-(every writer does). Concurrency is the foreign key's under READ COMMITTED (Django's and Kongflow's
-isolation level): the parent rows a statement's children reference stay locked until it commits, so
-a concurrent DELETE of one waits, then sees the children (each query of the trigger takes a fresh
-snapshot) and fails; a child inserted while its parent's DELETE is uncommitted waits for the lock,
-then finds no parent and fails. Not covered, unlike a real foreign key: TRUNCATE of the parent table
-alone, and writers with `session_replication_role = replica` (for which PostgreSQL skips foreign
-keys too). Keys are matched like MATCH SIMPLE: a key with a NULL column is not checked.
+0012 checked these eight keys once per statement and distinct parent with PL/pgSQL triggers instead
+of PostgreSQL's row checks. Not loaded as a migration (the leading underscore).
 """
 
 from __future__ import annotations
@@ -143,3 +125,51 @@ CREATE TRIGGER {self._fn("rekey")} AFTER UPDATE OF {self._cols("", self.parent_c
                 *(f"DROP FUNCTION IF EXISTS {self._fn(role)}();" for role in ("insert", "update", "parent")),
             ]
         )
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+_ENVIRONMENT = ("endpoints_runtimeenvironment", ["id"])
+KEYS = [
+    ForeignKeyTriggers(
+        "eventdispatcher_environment_fk", "endpoints_eventdispatcher", ["environment_id"], *_ENVIRONMENT, _quote
+    ),
+    ForeignKeyTriggers(
+        "job_project_fk",
+        "endpoints_job",
+        ["project_id", "organization_id"],
+        "endpoints_project",
+        ["id", "organization_id"],
+        _quote,
+    ),
+    ForeignKeyTriggers("jobalias_environment_fk", "endpoints_jobalias", ["environment_id"], *_ENVIRONMENT, _quote),
+    ForeignKeyTriggers(
+        "jobintegration_integration_fk",
+        "endpoints_jobintegration",
+        ["integration_id"],
+        "endpoints_integration",
+        ["id"],
+        _quote,
+    ),
+    ForeignKeyTriggers(
+        "jobversion_endpoint_fk",
+        "endpoints_jobversion",
+        ["endpoint_id", "environment_id", "organization_id", "project_id"],
+        "endpoints_endpoint",
+        ["id", "environment_id", "organization_id", "project_id"],
+        _quote,
+    ),
+    ForeignKeyTriggers(
+        "registryevent_environment_fk", "endpoints_registryevent", ["environment_id"], *_ENVIRONMENT, _quote
+    ),
+    ForeignKeyTriggers(
+        "schedulesource_environment_fk", "endpoints_schedulesource", ["environment_id"], *_ENVIRONMENT, _quote
+    ),
+    ForeignKeyTriggers(
+        "schedulesource_endpoint_fk", "endpoints_schedulesource", ["endpoint_id"], "endpoints_endpoint", ["id"], _quote
+    ),
+]
+CREATE_SQL = "".join(key.create_sql() for key in KEYS)
+DROP_SQL = "\n".join(key.remove_sql() for key in KEYS)

@@ -1,0 +1,21 @@
+"""gunicorn's settings for `gunicorn kongflow.wsgi` (read from the working directory).
+
+WEB_CONCURRENCY processes (default 2) of WEB_THREADS threads (default 8). Each process keeps a
+database pool as large as its threads (DATABASE_POOL_MAX_SIZE, unless set): a request thread holds
+one connection at a time, so no thread waits for one and the process never holds more
+(README "Connection budget": processes x threads). Command-line options still win.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each worker, before it loads the app (and the settings): its pool matches its threads."""
+    os.environ.setdefault("DATABASE_POOL_MAX_SIZE", str(server.cfg.threads))
