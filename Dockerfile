@@ -8,9 +8,10 @@ COPY kongflow ./kongflow
 COPY endpoints ./endpoints
 COPY endpointapi ./endpointapi
 RUN pip install .
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
-RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
+# collectstatic reads the settings but connects to nothing: placeholders for the two required ones.
+RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build-only/none python manage.py collectstatic --noinput -v 0
 USER kongflow
 EXPOSE 8000
 CMD ["gunicorn", "kongflow.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "8", "--access-logfile", "-"]

@@ -1,7 +1,7 @@
 """Kongflow settings: everything comes from the environment, or from a `.env`-style file.
 
 With nothing set the service runs on embedded defaults that need no outside server
-(SQLite and kombu's filesystem transport under ./var); production sets DATABASE_URL,
+(`make run`'s PostgreSQL and kombu's filesystem transport under ./var); production sets DATABASE_URL,
 CELERY_BROKER_URL and DJANGO_SECRET_KEY (see docker-compose.yml and .env.example).
 
 The file is `KONGFLOW_ENV_FILE`, else `./.env` when it exists (relative to the working
@@ -17,10 +17,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from endpointapi.guard import parse_networks
+from kongflow.config import Env, database
 from kongflow.durations import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = Env()
 ENV_FILE = os.environ.get("KONGFLOW_ENV_FILE") or (".env" if Path(".env").is_file() else "")
 if ENV_FILE:
     if not Path(ENV_FILE).is_file():
@@ -96,7 +97,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kongflow.sqlite3'}"),
+    # DATABASE_URL, else the embedded PostgreSQL `make run` started in var/ (kongflow.config).
+    "default": database(env, VAR_DIR),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
