@@ -44,9 +44,10 @@ $(CLI)/node_modules/.package-lock.json: $(CLI)/package-lock.json
 
 deps: venv fixture compat cli
 
-# Against the tests' PostgreSQL (tests/settings.py: DATABASE_URL, else 127.0.0.1:5432).
+# Against PostgreSQL: DATABASE_URL, else the tests' server (its `postgres` database always exists).
 migrations-check: venv
-	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+	  $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: deps migrations-check
 	$(BIN)/ruff check .
