@@ -57,7 +57,8 @@ class Env(environ.Env):  # type: ignore[misc]  # environ: untyped
         try:
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
         except (ValueError, TypeError) as exc:
-            raise ImproperlyConfigured(f"{var} is not valid (got {raw!r}: {exc})") from None
+            shown = _redacted(raw) if raw is not None else raw
+            raise ImproperlyConfigured(f"{var} is not valid (got {shown!r}: {exc})") from None
 
 
 def database(env: Env, var_dir: Path) -> dict[str, Any]:
