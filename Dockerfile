@@ -10,7 +10,8 @@ COPY endpointapi ./endpointapi
 RUN pip install .
 COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
-RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
+# collectstatic reads the settings but connects to nothing: placeholders for the two required ones.
+RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build-only/none python manage.py collectstatic --noinput -v 0
 USER kongflow
 EXPOSE 8000
 ENV WEB_CONCURRENCY=3 WEB_THREADS=8

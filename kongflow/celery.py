@@ -6,6 +6,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_process_shutdown
 
+from kongflow.config import exit_on_bad_settings
 from kongflow.logging import bind_context, clear_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongflow.settings")
@@ -46,6 +47,9 @@ _closed_redis_connection_is_a_connection_error()
 
 app = Celery("kongflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Django's settings are loaded when Celery first reads its configuration (while the celery command
+# parses its options): load them just before, so that a bad one is a line, not a traceback.
+app.on_configure.connect(lambda **kwargs: exit_on_bad_settings(), weak=False)
 app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Kongflow settings: everything comes from the environment, or from a `.env`-style file.
 
 With nothing set the service runs on embedded defaults that need no outside server
-(SQLite and kombu's filesystem transport under ./var); production sets DATABASE_URL,
+(`make run`'s PostgreSQL and kombu's filesystem transport under ./var); production sets DATABASE_URL,
 CELERY_BROKER_URL and DJANGO_SECRET_KEY (see docker-compose.yml and .env.example).
 
 The file is `KONGFLOW_ENV_FILE`, else `./.env` when it exists (relative to the working
@@ -18,11 +18,12 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from endpointapi.guard import parse_host_port, parse_networks
+from kongflow.config import Env, database
 from kongflow.durations import parse_duration
 from kongflow.encryption import parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = Env()
 ENV_FILE = os.environ.get("KONGFLOW_ENV_FILE") or (".env" if Path(".env").is_file() else "")
 if ENV_FILE:
     if not Path(ENV_FILE).is_file():
@@ -107,11 +108,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    # Kongflow runs on PostgreSQL only.
-    "default": env.db_url("DATABASE_URL", default="postgres:///kongflow"),
+    # DATABASE_URL, else the embedded PostgreSQL `make run` started in var/ (kongflow.config).
+    "default": database(env, VAR_DIR),
 }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL: Kongflow runs on PostgreSQL only")
 DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # Connection budget (README "Configuration"): each process keeps a psycopg pool of at most
 # DATABASE_POOL_MAX_SIZE connections, opened on demand and reused across requests and tasks. A

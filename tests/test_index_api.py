@@ -100,8 +100,9 @@ def test_register_with_a_nul_in_the_slug_is_400(auth_client):
     assert response.json()["error"].startswith("Invalid request body: id: ")
 
 
-def test_index_request_data_with_an_unpaired_surrogate_is_400(auth_client, my_endpoint):
+def test_index_request_data_with_an_unpaired_surrogate_is_400(auth_client, my_endpoint, settings):
     """JSON may escape half a UTF-16 pair (`\\ud800`); PostgreSQL cannot store it."""
+    settings.KONGFLOW_INDEX_API_WAIT_SECONDS = 0  # no worker here: the 202 comes at once
     response = auth_client.post(
         "/api/v1/endpoints/my-endpoint/index", '{"data": {"a": "b\\ud800"}}', content_type="application/json"
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from endpointapi import transport
 from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
 from endpoints.services.clients import outbound_policy
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
@@ -152,6 +153,8 @@ def test_every_type_but_development_is_guarded(strict, db, api_client, server, e
 
 def test_development_keeps_working_on_localhost(strict, auth_client, sdk_basic):
     url = sdk_basic.url.replace("127.0.0.1", "localhost")
+    # sdk_basic serves the whole session: a connection an earlier test kept alive would be reused.
+    transport.shared_session().close()
     with socket_connects() as connects:
         response = auth_client.post("/api/v1/endpoints", {"id": "my-endpoint", "url": url}, format="json")
     assert response.status_code == 200, response.content

@@ -73,7 +73,7 @@ class Receiver:
         self.rejected = getattr(self, "rejected", [])
         self.server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler())
         self._port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
