@@ -44,4 +44,4 @@ def test_compose_runs_one_worker_service_per_queue():
     assert sorted(consumed) == sorted(session_queues())
     # One environment's backlog can never take every webhook slot of the webhooks worker.
     concurrency = int(workers["webhooks"][workers["webhooks"].index("--concurrency") + 1])
-    assert settings.KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_ENVIRONMENT < concurrency
+    assert concurrency > settings.KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_ENVIRONMENT

@@ -78,7 +78,9 @@ def test_concurrent_creates_cannot_exceed_the_cap(environment, cap):
     def create_in_thread(key, hold=None):
         try:
             with transaction.atomic():
-                results[key] = subscription_create(environment=environment, url=f"http://127.0.0.1:9/{key}", events=["*"])
+                results[key] = subscription_create(
+                    environment=environment, url=f"http://127.0.0.1:9/{key}", events=["*"]
+                )
                 if hold is not None:
                     hold.wait(30)
         except InvalidSubscription as exc:

@@ -116,7 +116,6 @@ def _hand_off(subscription_id: str) -> None:
         _due(timezone.now())
         .filter(environment_id__in=environment_id)
         .exclude(id=subscription_id)
-        .order_by("head_at")
         .values_list("id", flat=True)
         .first()
     )
@@ -275,7 +274,7 @@ def _store(
 
 def _due(now: datetime) -> QuerySet[WebhookSubscription]:
     """Active subscriptions that no worker holds (a dead worker's lease runs out) and whose oldest
-    pending delivery is due, annotated with when it was (`head_at`)."""
+    pending delivery is due, the longest waiting first."""
     head_at = (
         WebhookDelivery.objects.filter(subscription_id=OuterRef("pk"), status=DeliveryStatus.PENDING)
         .order_by("event__sequence")
@@ -286,6 +285,7 @@ def _due(now: datetime) -> QuerySet[WebhookSubscription]:
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .annotate(head_at=Subquery(head_at))
         .filter(head_at__lte=now)
+        .order_by("head_at")
     )
 
 
@@ -298,7 +298,6 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> list[str]:
         _due(now)
         .exclude(environment_id__in=full_environments)
         .exclude(url__in=full_urls)
-        .order_by("head_at")
         .values_list("id", flat=True)[:limit]
     )
     for subscription_id in due:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,7 +35,7 @@ def in_flight(now: datetime) -> QuerySet[WebhookSubscription]:
     return WebhookSubscription.objects.filter(lease_until__gte=now)
 
 
-def saturated(now: datetime) -> tuple[QuerySet[WebhookSubscription], QuerySet[WebhookSubscription]]:
+def saturated(now: datetime) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
     """Subqueries of the environments and of the URLs that hold all their slots (the sweeper skips them)."""
     busy = in_flight(now).order_by()
     environments = (
