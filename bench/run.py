@@ -38,7 +38,7 @@ os.environ.update(
         "DJANGO_SECRET_KEY": "bench",
         "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
-        "CELERY_TASK_DEFAULT_QUEUE": f"kongflow-bench-{os.getpid()}",
+        "KONGFLOW_QUEUE_PREFIX": f"kongflow-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
         # The SDK endpoints of the PRODUCTION environment listen on loopback.
         "ENDPOINTAPI_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
@@ -110,7 +110,7 @@ def worker(concurrency: int) -> Any:
             "--without-gossip",
             "--without-mingle",
             "--queues",
-            os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+            ",".join(f"{os.environ['KONGFLOW_QUEUE_PREFIX']}.{kind}" for kind in ("index", "webhooks", "housekeeping")),
         ]
     )
 

@@ -27,6 +27,11 @@ endpoint_index_requests = Counter(
 webhook_deliveries = Counter(
     "kongflow_webhook_delivery_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"]
 )
+webhook_slot_refusals = Counter(
+    "kongflow_webhook_slot_refusals_total",
+    "Webhook drains that found no free slot and were left to the sweeper, by the limit reached (environment, url).",
+    ["limit"],
+)
 housekeeping_last_run = Gauge(
     "kongflow_housekeeping_last_run_timestamp_seconds",
     "When each housekeeping task (sweeper, recurring index, purge) last finished, from the database.",

@@ -249,7 +249,25 @@ else:
     # Redis re-delivers an unacked (acks_late) message after visibility_timeout: keep it well
     # above the longest countdown and the task hard time limit.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="kongflow")
+# One queue per kind of work, each consumed by workers of its own, so that slow webhook receivers
+# cannot hold the slots indexing needs (docs/queues.md): `<prefix>.index` (index runs, probes, key
+# checks), `<prefix>.webhooks` (deliveries), `<prefix>.housekeeping` (beat's sweeps and purges).
+KONGFLOW_QUEUE_PREFIX = env.str("KONGFLOW_QUEUE_PREFIX", default="kongflow")
+KONGFLOW_INDEX_QUEUE = f"{KONGFLOW_QUEUE_PREFIX}.index"
+KONGFLOW_WEBHOOKS_QUEUE = f"{KONGFLOW_QUEUE_PREFIX}.webhooks"
+KONGFLOW_HOUSEKEEPING_QUEUE = f"{KONGFLOW_QUEUE_PREFIX}.housekeeping"
+CELERY_TASK_DEFAULT_QUEUE = KONGFLOW_INDEX_QUEUE
+CELERY_TASK_ROUTES = {
+    "endpoints.perform_endpoint_index": {"queue": KONGFLOW_INDEX_QUEUE},
+    "endpoints.probe_endpoint": {"queue": KONGFLOW_INDEX_QUEUE},
+    "endpoints.check_endpoint_key": {"queue": KONGFLOW_INDEX_QUEUE},
+    "endpoints.deliver_webhooks": {"queue": KONGFLOW_WEBHOOKS_QUEUE},
+    "endpoints.sweep_endpoint_indexes": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+    "endpoints.recurring_endpoint_indexing": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+    "endpoints.purge_old_endpoint_indexes": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+    "endpoints.sweep_webhook_deliveries": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+    "endpoints.purge_old_registry_events": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -380,6 +398,13 @@ KONGFLOW_WEBHOOK_MAX_RESPONSE_BYTES = env.int("KONGFLOW_WEBHOOK_MAX_RESPONSE_BYT
 KONGFLOW_WEBHOOK_LEASE_SECONDS = env.int("KONGFLOW_WEBHOOK_LEASE_SECONDS", default=120)
 KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS = env.float("KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS", default=60.0)
 KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=10.0)
+# Fairness: deliveries in flight (subscriptions being drained) at once, per environment and per
+# receiver URL (across environments). Keep the first below the webhooks worker's concurrency, so that
+# one tenant's backlog never holds every slot; a drain that finds no slot is left to the sweeper.
+KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_ENVIRONMENT = env.int("KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_ENVIRONMENT", default=4)
+KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_URL = env.int("KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_URL", default=2)
+# Event subscriptions per environment (each event fans out to one delivery per subscription).
+KONGFLOW_MAX_SUBSCRIPTIONS = env.int("KONGFLOW_MAX_SUBSCRIPTIONS", default=50)
 KONGFLOW_REGISTRY_EVENTS_PAGE_MAX = env.int("KONGFLOW_REGISTRY_EVENTS_PAGE_MAX", default=500)
 KONGFLOW_EVENT_RETENTION_DAYS = env.int("KONGFLOW_EVENT_RETENTION_DAYS", default=30)
 

@@ -1,4 +1,4 @@
-"""Test settings: real PostgreSQL and Redis on loopback, a queue of our own per test session."""
+"""Test settings: real PostgreSQL and Redis on loopback, queues of our own per test session."""
 
 import hashlib
 import os
@@ -9,7 +9,8 @@ _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).he
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kongflow_{_CHECKOUT}")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
-os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"kongflow-test-{os.getpid()}")
+# Queues of our own (<prefix>.index, .webhooks, .housekeeping) per test session.
+os.environ.setdefault("KONGFLOW_QUEUE_PREFIX", f"kongflow-test-{os.getpid()}")
 os.environ.setdefault("KONGFLOW_VAR_DIR", "/tmp/kongflow-test-var")
 # The SDK fixtures of PRODUCTION environments listen on loopback; guard tests override this.
 os.environ.setdefault("ENDPOINTAPI_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")

@@ -18,18 +18,21 @@ def compose():
 
 def test_compose_has_the_production_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "proxy"}
-    for name in ("web", "worker", "beat", "migrate"):
+    assert set(services) == {
+        "postgres", "redis", "migrate", "web", "worker", "webhooks", "housekeeping", "beat", "proxy"
+    }
+    for name in ("web", "worker", "webhooks", "housekeeping", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
         assert env["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")
         assert env["KONGFLOW_ENCRYPTION_KEYS"].startswith("${KONGFLOW_ENCRYPTION_KEYS:?")
         assert env["RUNTIME_PLATFORM"] == "docker-compose"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "webhooks", "housekeeping", "beat"):
         assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
     assert "gunicorn kongflow.wsgi" in " ".join(services["web"]["command"])
-    assert "celery -A kongflow worker" in " ".join(services["worker"]["command"])
+    for name in ("worker", "webhooks", "housekeeping"):  # one per queue: tests/test_queues.py
+        assert "celery -A kongflow worker --queues" in " ".join(services[name]["command"])
     assert services["beat"]["command"][:4] == ["celery", "-A", "kongflow", "beat"]
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
 

@@ -44,6 +44,11 @@ class SubscriptionForm(forms.ModelForm):
                 validate_url(cleaned["url"], environment=environment)
             except events.InvalidSubscription as exc:
                 self.add_error("url", exc.message)
+        if self.instance._state.adding and environment is not None:
+            try:  # checked again, under a lock, when it is created
+                events.subscription_room_check(environment=environment)
+            except events.InvalidSubscription as exc:
+                self.add_error("environment", exc.message)
         return cleaned
 
     def clean_events(self) -> list[str]:

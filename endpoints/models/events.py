@@ -70,11 +70,16 @@ class WebhookSubscription(TimestampedModel):
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True, default="")
     failing_since = models.DateTimeField(null=True, blank=True, help_text="First failure since the last success.")
-    # A worker draining this subscription holds it until then (a conditional update claims it).
+    # A worker draining this subscription holds it until then (a conditional update claims it); a
+    # lease is a webhook slot, of which an environment and a URL may hold only so many at once.
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["environment", "is_active"], name="webhooksub_environment_active")]
+        indexes = [
+            models.Index(fields=["environment", "is_active"], name="webhooksub_environment_active"),
+            # The slots in use (a claim counts them): only the few subscriptions being drained.
+            models.Index(fields=["lease_until"], name="webhooksub_in_flight", condition=Q(lease_until__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} → {self.url}"

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_ONLY = (
     "DATABASE_URL",
     "CELERY_BROKER_URL",
-    "CELERY_TASK_DEFAULT_QUEUE",
+    "KONGFLOW_QUEUE_PREFIX",
     "DJANGO_SECRET_KEY",
     "DJANGO_SETTINGS_MODULE",
 )

@@ -52,7 +52,7 @@ class TimeTravelBroker:
         self.held: list[Held] = []
         self.sent: Counter[tuple[str, int | None]] = Counter()
         self.connection = app.connection_for_read()
-        self.queue = self.connection.SimpleQueue(django_settings.CELERY_TASK_DEFAULT_QUEUE, no_ack=True)
+        self.queue = self.connection.SimpleQueue(django_settings.KONGFLOW_INDEX_QUEUE, no_ack=True)
 
     def close(self) -> None:
         self.queue.close()

@@ -42,7 +42,7 @@ class WebProcess:
             **(os.environ if base is None else base),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-            "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "KONGFLOW_QUEUE_PREFIX": settings.KONGFLOW_QUEUE_PREFIX,
             **(env or {}),
         }
         self.log_path = Path(f"/tmp/kongflow-web-{self.port}.log")

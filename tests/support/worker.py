@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,8 +18,13 @@ from tests.support.waiting import wait_for
 REPO = Path(__file__).resolve().parents[2]
 
 
+def session_queues() -> list[str]:
+    """This test session's queues (KONGFLOW_QUEUE_PREFIX is per session, tests/settings.py)."""
+    return [settings.KONGFLOW_INDEX_QUEUE, settings.KONGFLOW_WEBHOOKS_QUEUE, settings.KONGFLOW_HOUSEKEEPING_QUEUE]
+
+
 class Worker:
-    """`celery worker` in a subprocess, on this session's queue and the test database."""
+    """`celery worker` in a subprocess, on this session's queues and the test database."""
 
     def __init__(
         self,
@@ -27,8 +33,11 @@ class Worker:
         env: dict[str, str] | None = None,
         concurrency: int = 2,
         pool: str = "prefork",
+        command: list[str] | None = None,
     ) -> None:
-        """`beat=True` runs beat with a schedule file in /tmp; `beat="plain"` runs `worker -B` as
+        """Consumes every queue of the session, unless `command` gives the worker's own arguments
+        (after `celery -A kongflow worker`: e.g. a docker-compose service's, see `compose_workers`).
+        `beat=True` runs beat with a schedule file in /tmp; `beat="plain"` runs `worker -B` as
         documented, with no `--schedule` (the settings decide). The worker's database connections
         carry `application_name` = `self.application_name`, so a test can find (and only) them."""
         self.hostname = f"kongflow-test-{uuid.uuid4().hex[:8]}@localhost"
@@ -39,30 +48,25 @@ class Worker:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": (f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "KONGFLOW_QUEUE_PREFIX": settings.KONGFLOW_QUEUE_PREFIX,
             "DATABASE_APPLICATION_NAME": self.application_name,
             **(env or {}),
         }
         self.own_broker = self.env["CELERY_BROKER_URL"] != settings.CELERY_BROKER_URL
-        self.args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "kongflow",
-            "worker",
-            "--hostname",
-            self.hostname,
+        own = command or [
             "--queues",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(session_queues()),
             "--concurrency",
             str(concurrency),
             "--pool",
             pool,
             "--loglevel",
             "INFO",
-            "--without-gossip",
-            "--without-mingle",
+        ]
+        self.args = [
+            *(sys.executable, "-m", "celery", "-A", "kongflow", "worker"),
+            *own,
+            *("--hostname", self.hostname, "--without-gossip", "--without-mingle"),
         ]
         if beat == "plain":
             self.args += ["--beat"]
@@ -121,14 +125,38 @@ def wait_for_status(index_id: str, status: str, *, timeout: float = 30.0, what: 
 
 
 def assert_no_consumer() -> None:
-    """No worker of an earlier test is still consuming this session's queue."""
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    """No worker of an earlier test is still consuming one of this session's queues."""
+    ours = set(session_queues())
     replies = app.control.inspect(timeout=0.5).active_queues() or {}
-    consuming = [name for name, queues in replies.items() if any(q["name"] == queue for q in queues)]
-    assert not consuming, f"stray worker(s) consuming {queue}: {consuming}"
+    consuming = [name for name, queues in replies.items() if any(q["name"] in ours for q in queues)]
+    assert not consuming, f"stray worker(s) consuming {sorted(ours)}: {consuming}"
 
 
 def purge_queue() -> None:
+    """Empty every queue of this session."""
     with app.connection_for_write() as connection:
         channel = connection.default_channel
-        channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+        for queue in session_queues():
+            channel.queue_purge(queue)
+
+
+COMPOSE_WORKER = "celery -A kongflow worker"
+
+
+def compose_workers() -> dict[str, list[str]]:
+    """The Celery workers docker-compose.yml runs, as {service: its `worker` arguments}, with the
+    default queue prefix (`kongflow.`) replaced by this session's: the same commands, our queues."""
+    import yaml
+
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    workers: dict[str, list[str]] = {}
+    for name, service in services.items():
+        command = " ".join(service.get("command") or [])
+        if COMPOSE_WORKER not in command:
+            continue
+        args = shlex.split(command.split(COMPOSE_WORKER, 1)[1])
+        workers[name] = [
+            arg.replace("kongflow.", f"{settings.KONGFLOW_QUEUE_PREFIX}.") if previous in ("--queues", "-Q") else arg
+            for previous, arg in zip(["", *args], args, strict=False)
+        ]
+    return workers

@@ -1,5 +1,6 @@
 """Registry events: a transactional outbox (`outbox`, `recording`), read by pull consumers
-(`selectors`) and delivered as Standard Webhooks (`subscriptions`, `delivery`, `signing`, `http`).
+(`selectors`) and delivered as Standard Webhooks (`subscriptions`, `delivery`, `signing`, `http`),
+fairly between tenants (`slots`).
 
 Invariants: an event is written in the transaction of the change it describes (never for a
 rolled-back change); per environment, sequences are allocated under a row lock on the
@@ -20,6 +21,7 @@ from .subscriptions import (
     subscription_delete,
     subscription_disable,
     subscription_get,
+    subscription_room_check,
     subscription_rotate_secret,
     subscription_update,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "subscription_disable",
     "subscription_drain",
     "subscription_get",
+    "subscription_room_check",
     "subscription_rotate_secret",
     "subscription_update",
     "subscriptions_of",

@@ -12,7 +12,10 @@ that no retry can fix: the attempt is stored and the subscription disabled at on
 kept PENDING for when it is enabled again (after fixing the URL or ENDPOINTAPI_ALLOWED_NETWORKS).
 
 Only one worker drains a subscription at a time: it claims the subscription's lease with a
-conditional update, and re-checks for due deliveries after releasing it (none is left behind).
+conditional update, and re-checks for due deliveries after releasing it (none is left behind). The
+lease is also one of the few webhook slots its environment and its URL may hold at once (`slots`):
+a drain that finds none does nothing, and its subscription, still due, is queued again by the
+sweeper, or by the next drain of its environment to give a slot back.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from endpoints.utils import js_iso
 from .dispatch import delivery_dispatch
 from .http import post_webhook
 from .signing import signature_header
+from .slots import saturated, slot_claim, slot_release
 from .subscriptions import signing_secrets, subscription_disable
 
 logger = logging.getLogger(__name__)
@@ -64,23 +68,6 @@ def retry_delay(attempts: int) -> float | None:
     return max(0.0, base * (1 + random.uniform(-jitter, jitter)))
 
 
-def _claim(subscription_id: str) -> datetime | None:
-    """Take the subscription's lease (a conditional update); returns it, or None if held or inactive."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.KONGFLOW_WEBHOOK_LEASE_SECONDS)
-    claimed = (
-        WebhookSubscription.objects.filter(id=subscription_id, is_active=True)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=lease)
-    )
-    return lease if claimed == 1 else None
-
-
-def _release(subscription_id: str, lease: datetime) -> None:
-    """Give the lease back, unless it ran out and another worker holds it now."""
-    WebhookSubscription.objects.filter(id=subscription_id, lease_until=lease).update(lease_until=None)
-
-
 def _pending(subscription_id: str) -> QuerySet[WebhookDelivery]:
     return (
         WebhookDelivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING)
@@ -102,11 +89,13 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
     """Send the subscription's due deliveries, oldest event first, until one fails or none is due."""
     result = DrainResult()
     deadline = time.monotonic() + settings.KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS
-    while (lease := _claim(subscription_id)) is not None:
+    held = False
+    while (lease := slot_claim(subscription_id=subscription_id)) is not None:
+        held = True
         try:
             failed = _drain_claimed(subscription_id, result, deadline)
         finally:
-            _release(subscription_id, lease)
+            slot_release(subscription_id=subscription_id, lease=lease)
         # After a failure the head waits for its retry (the sweeper re-queues it). Otherwise look
         # again: a delivery committed while the lease was held found it taken.
         if failed or not _head_is_due(subscription_id):
@@ -114,7 +103,24 @@ def subscription_drain(*, subscription_id: str) -> DrainResult:
         if time.monotonic() > deadline:
             delivery_dispatch(subscription_id=subscription_id)  # continue in a fresh task
             break
+    if held:
+        _hand_off(subscription_id)
     return result
+
+
+def _hand_off(subscription_id: str) -> None:
+    """A slot was given back: queue the environment's longest-waiting due subscription, if any (one
+    refused a slot), rather than leave it to the next sweep. A duplicate is harmless (leases)."""
+    environment_id = WebhookSubscription.objects.filter(id=subscription_id).values("environment_id")
+    waiting = (
+        _due(timezone.now())
+        .filter(environment_id__in=environment_id)
+        .exclude(id=subscription_id)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        delivery_dispatch(subscription_id=waiting)
 
 
 def _drain_claimed(subscription_id: str, result: DrainResult, deadline: float) -> bool:
@@ -266,20 +272,32 @@ def _store(
         logger.warning("events.webhook.disabled", extra={"subscription_id": subscription.id})
 
 
-def webhook_deliveries_sweep(*, limit: int = 500) -> list[str]:
-    """Queue a drain for every active subscription whose oldest pending delivery is due and that no
-    worker holds (a worker that died lets its lease run out)."""
-    now = timezone.now()
+def _due(now: datetime) -> QuerySet[WebhookSubscription]:
+    """Active subscriptions that no worker holds (a dead worker's lease runs out) and whose oldest
+    pending delivery is due, the longest waiting first."""
     head_at = (
         WebhookDelivery.objects.filter(subscription_id=OuterRef("pk"), status=DeliveryStatus.PENDING)
         .order_by("event__sequence")
         .values("next_attempt_at")[:1]
     )
-    due = list(
+    return (
         WebhookSubscription.objects.filter(is_active=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .annotate(head_at=Subquery(head_at))
         .filter(head_at__lte=now)
+        .order_by("head_at")
+    )
+
+
+def webhook_deliveries_sweep(*, limit: int = 500) -> list[str]:
+    """Queue a drain for every due subscription (`_due`), longest waiting first, except those whose
+    environment or URL holds all its slots right now (their drains would be refused)."""
+    now = timezone.now()
+    full_environments, full_urls = saturated(now)
+    due = list(
+        _due(now)
+        .exclude(environment_id__in=full_environments)
+        .exclude(url__in=full_urls)
         .values_list("id", flat=True)[:limit]
     )
     for subscription_id in due:

@@ -87,18 +87,36 @@ def subscription_get(*, environment: RuntimeEnvironment, subscription_id: str) -
     return subscription
 
 
+def subscription_room_check(*, environment: RuntimeEnvironment) -> None:
+    """Raise InvalidSubscription when the environment has KONGFLOW_MAX_SUBSCRIPTIONS subscriptions
+    (active or not: a disabled one can be enabled again). Each event fans out to one delivery per
+    subscription, so this bounds what one registration can send."""
+    limit: int = settings.KONGFLOW_MAX_SUBSCRIPTIONS
+    count = WebhookSubscription.objects.filter(environment=environment).count()
+    if count >= limit:
+        raise InvalidSubscription(
+            f"This environment has {count} event subscriptions, the most KONGFLOW_MAX_SUBSCRIPTIONS allows "
+            f"({limit}): delete one, or subscribe one URL to several event types"
+        )
+
+
 def subscription_create(
     *, environment: RuntimeEnvironment, url: str, events: list[str], description: str = ""
 ) -> WebhookSubscription:
     """A new active subscription with a fresh `whsec_` secret; it receives events recorded from now on.
-    Raises InvalidSubscription (nothing written) for a bad URL or event list."""
-    return WebhookSubscription.objects.create(
-        environment=environment,
-        url=validate_url(url, environment=environment),
-        events=validate_events(events),
-        description=description,
-        secret=generate_secret(),
-    )
+    Raises InvalidSubscription (nothing written) for a bad URL or event list, or past the
+    environment's KONGFLOW_MAX_SUBSCRIPTIONS: counted under the environment row's lock, so that
+    concurrent creates cannot exceed it."""
+    url = validate_url(url, environment=environment)
+    events = validate_events(events)
+    with transaction.atomic():
+        # FOR NO KEY UPDATE: serialises the creates of this environment; inserts of rows that
+        # reference it (FOR KEY SHARE) are not blocked.
+        list(RuntimeEnvironment.objects.select_for_update(no_key=True).filter(id=environment.id).values_list("id"))
+        subscription_room_check(environment=environment)
+        return WebhookSubscription.objects.create(
+            environment=environment, url=url, events=events, description=description, secret=generate_secret()
+        )
 
 
 def subscription_update(*, subscription: WebhookSubscription, changes: dict[str, Any]) -> WebhookSubscription:
