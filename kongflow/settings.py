@@ -34,7 +34,7 @@ VAR_DIR = Path(env.str("KONGFLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-# `make run` keeps its generated key in var/secret_key: the README's manage.py commands find it.
+# `make run` keeps its generated key in var/secret_key: the documented manage.py commands find it.
 _SECRET_KEY_FILE = VAR_DIR / "secret_key"
 if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
     SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
@@ -112,7 +112,7 @@ DATABASES = {
     "default": database(env, VAR_DIR),
 }
 DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-# Connection budget (README "Configuration"): each process keeps a psycopg pool of at most
+# Connection budget (docs/configuration.md): each process keeps a psycopg pool of at most
 # DATABASE_POOL_MAX_SIZE connections, opened on demand and reused across requests and tasks. A
 # thread holds one connection at a time, so the pool is sized from the process's threads:
 # gunicorn.conf.py sets it to a web process's threads, kongflow/celery.py to 2 per prefork child
@@ -250,7 +250,7 @@ else:
     # above the longest countdown and the task hard time limit.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 # One queue per kind of work, each consumed by workers of its own, so that slow webhook receivers
-# cannot hold the slots indexing needs (docs/queues.md): `<prefix>.index` (index runs, probes, key
+# cannot hold the slots indexing needs (docs/operations.md, "Queues and workers"): `<prefix>.index` (index runs, probes, key
 # checks), `<prefix>.webhooks` (deliveries), `<prefix>.housekeeping` (beat's sweeps and purges).
 KONGFLOW_QUEUE_PREFIX = env.str("KONGFLOW_QUEUE_PREFIX", default="kongflow")
 KONGFLOW_INDEX_QUEUE = f"{KONGFLOW_QUEUE_PREFIX}.index"

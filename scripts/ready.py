@@ -82,7 +82,7 @@ def banner(base: str, api_key: str, password: str) -> str:
             f"  API key:   {api_key}   (DEVELOPMENT environment)",
             f"  CLI:       TRIGGER_API_URL=http://localhost:{port} TRIGGER_API_KEY={api_key} "
             "npx @trigger.dev/cli@2.3.19 dev (README)",
-            "  Commands:  .venv/bin/python manage.py reindex --all --wait   (in another terminal; README, Operators)",
+            "  Commands:  .venv/bin/python manage.py reindex --all --wait   (in another terminal; docs/operations.md)",
             "",
         ]
     )
