@@ -250,7 +250,7 @@ else:
     # above the longest countdown and the task hard time limit.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 # One queue per kind of work, each consumed by workers of its own, so that slow webhook receivers
-# cannot hold the slots indexing needs (docs/operations.md, "Queues and workers"): `<prefix>.index` (index runs, probes, key
+# cannot hold the slots indexing needs (docs/operations.md): `<prefix>.index` (index runs, probes, key
 # checks), `<prefix>.webhooks` (deliveries), `<prefix>.housekeeping` (beat's sweeps and purges).
 KONGFLOW_QUEUE_PREFIX = env.str("KONGFLOW_QUEUE_PREFIX", default="kongflow")
 KONGFLOW_INDEX_QUEUE = f"{KONGFLOW_QUEUE_PREFIX}.index"

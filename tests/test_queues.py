@@ -1,4 +1,4 @@
-"""Each kind of work has its own queue (docs/operations.md, "Queues and workers"): every task is routed explicitly, beat's
+"""Each kind of work has its own queue (docs/operations.md): every task is routed explicitly, beat's
 tasks to housekeeping, and docker-compose.yml runs one worker service per queue."""
 
 from django.conf import settings
