@@ -121,6 +121,8 @@ DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # for one request or task (DATABASE_CONN_MAX_AGE, default 0).
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=4)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+# With the pool too: a connection the server dropped (restart, failover, pg_terminate_backend) is
+# replaced when it is taken from the pool, never handed to a request or task that would then fail.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _options = DATABASES["default"].setdefault("OPTIONS", {})
 _options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="kongflow"))

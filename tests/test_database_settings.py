@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -75,7 +77,7 @@ def test_a_database_other_than_postgresql_is_refused_with_a_clear_error():
     command = [sys.executable, "-c", "import django; django.setup()"]
     out = subprocess.run(command, cwd=REPO, env=environ, capture_output=True, text=True)
     assert out.returncode != 0
-    assert "DATABASE_URL must be a postgres:// URL" in out.stderr
+    assert "DATABASE_URL must be a PostgreSQL URL" in out.stderr
 
 
 WORKER_INIT = (
@@ -158,3 +160,24 @@ def test_gunicorn_conf_sizes_each_processs_pool_from_its_threads():
     command = [sys.executable, "-c", GUNICORN]
     out = subprocess.run(command, cwd=REPO, env=environ, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["gthread", 3, 6, 6]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_connection_the_server_dropped_is_replaced_not_handed_out():
+    from django.db import connection, connections
+
+    assert "pool" in connection.settings_dict["OPTIONS"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (dropped,) = cursor.fetchone()
+    connection.close()  # back to the pool
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        other.close()
+    with connection.cursor() as cursor:  # no OperationalError: the pool checked it first
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    assert pid != dropped
