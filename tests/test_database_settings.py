@@ -164,19 +164,17 @@ def test_gunicorn_conf_sizes_each_processs_pool_from_its_threads():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_pooled_connection_the_server_dropped_is_replaced_not_handed_out():
-    from django.db import connection, connections
+    import psycopg
+    from django.db import connection
 
     assert "pool" in connection.settings_dict["OPTIONS"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (dropped,) = cursor.fetchone()
     connection.close()  # back to the pool
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
-    finally:
-        other.close()
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
     with connection.cursor() as cursor:  # no OperationalError: the pool checked it first
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
