@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from endpoints.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -21,7 +21,7 @@ from endpoints.services.events import (
 from endpoints.services.events.slots import slot_claim
 from kongflow.celery import app
 from tests import factories
-from tests.support.waiting import wait_for
+from tests.support.waiting import a_backend_waits_on_a_lock, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -100,12 +100,6 @@ def test_a_drain_that_gives_its_slot_back_queues_the_environments_waiting_subscr
     assert message.payload[1] == {"subscription_id": waiting.id}
 
 
-def _waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -130,7 +124,7 @@ def test_two_workers_cannot_both_take_the_last_slot(environment, slots):
     wait_for(lambda: "a" in claimed, what="A to claim")
     b = threading.Thread(target=claim, args=("b", second))
     b.start()
-    wait_for(_waiting_on_a_lock, what="B to wait for the environment's slot lock")
+    wait_for(a_backend_waits_on_a_lock, what="B to wait for the environment's slot lock")
     assert "b" not in claimed
     release_a.set()
     a.join(30)

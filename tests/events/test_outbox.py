@@ -24,7 +24,7 @@ from tests import factories
 from tests.conftest import PROD_KEY
 from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.sdk import sdk_endpoint
-from tests.support.waiting import wait_for
+from tests.support.waiting import a_backend_waits_on_a_lock, wait_for
 
 
 def types(environment):
@@ -190,12 +190,6 @@ def test_events_cannot_be_recorded_outside_a_transaction(environment):
         events_record(environment=environment, events=[NewEvent("nope", {})])
 
 
-def _waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def _record_in_thread(environment, results, key, *, hold: threading.Event | None = None, rollback=False):
@@ -228,7 +222,7 @@ def test_concurrent_transactions_commit_sequences_in_order_without_gaps(environm
     a = _record_in_thread(environment, results, "a", hold=release_a, rollback=not first_commits)
     wait_for(lambda: "a" in results, what="A to allocate")
     b = _record_in_thread(environment, results, "b")
-    wait_for(_waiting_on_a_lock, what="B to wait for A's counter lock")
+    wait_for(a_backend_waits_on_a_lock, what="B to wait for A's counter lock")
     assert "b" not in results and not RegistryEvent.objects.exists()  # nothing visible, nothing out of order
     release_a.set()
     a.join(30)

@@ -5,12 +5,12 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from endpoints.models import WebhookSubscription
 from endpoints.services.events import InvalidSubscription, subscription_create
 from tests import factories
-from tests.support.waiting import wait_for
+from tests.support.waiting import a_backend_waits_on_a_lock, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +61,6 @@ def test_the_admin_refuses_past_the_cap_with_the_same_message(client, environmen
     assert WebhookSubscription.objects.filter(environment=environment).count() == 2
 
 
-def _waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,7 +87,7 @@ def test_concurrent_creates_cannot_exceed_the_cap(environment, cap):
     wait_for(lambda: "a" in results, what="A to create")
     b = threading.Thread(target=create_in_thread, args=("b",))
     b.start()
-    wait_for(_waiting_on_a_lock, what="B to wait for the environment row")
+    wait_for(a_backend_waits_on_a_lock, what="B to wait for the environment row")
     assert "b" not in results
     release_a.set()
     a.join(30)

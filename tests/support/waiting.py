@@ -19,3 +19,14 @@ def wait_for(
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
         interval = min(interval * 1.5, 0.5)
+
+
+def a_backend_waits_on_a_lock() -> bool:
+    """Whether a session of the test database waits on a lock (for race tests' block-then-release)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return bool(cursor.fetchone()[0] > 0)
