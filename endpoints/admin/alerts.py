@@ -30,6 +30,9 @@ class AlertChannelForm(forms.ModelForm):
         model = AlertChannel
         fields = ("environment", "type", "email", "url")
 
+    def clean_url(self) -> str | None:
+        return self.cleaned_data.get("url") or None  # NULL for an e-mail channel (its check constraint)
+
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         environment, kind = cleaned.get("environment"), cleaned.get("type")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
@@ -21,9 +22,24 @@ class EmailChannelInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 
 
+#: What RFC 3986 allows in a URI: no spaces, no non-ASCII (an international host name is given in
+#: punycode), `%` only as an escape.
+_URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+
+
+class WebhookUrlField(EndpointUrlField):
+    """An endpoint-style URL that is also a URI (an incoming webhook's URL always is)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        if not _URI.fullmatch(url):
+            self.fail("invalid")
+        return url
+
+
 class SlackChannelInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=[AlertChannelType.SLACK.value])
-    url = EndpointUrlField(help_text="A Slack-compatible incoming webhook (a JSON POST with `text`).")
+    url = WebhookUrlField(help_text="A Slack-compatible incoming webhook (a JSON POST with `text`).")
 
 
 CHANNEL_INPUT = PolymorphicProxySerializer(
