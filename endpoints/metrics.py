@@ -44,3 +44,8 @@ housekeeping_overdue = Gauge(
     ["task"],
     multiprocess_mode="mostrecent",
 )
+alert_notifications = Counter(
+    "kongflow_alert_notifications_total",
+    "Alert notification attempts, by channel type and outcome (sent, retry, failed, suppressed).",
+    ["channel_type", "outcome"],
+)

@@ -198,6 +198,7 @@ HOUSEKEEPING_TASKS = (
     "endpoints.purge_old_endpoint_indexes",
     "endpoints.sweep_webhook_deliveries",
     "endpoints.purge_old_registry_events",
+    "endpoints.sweep_alert_notifications",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.conf import settings
 
-from endpoints.services import environments, events, indexing, probing
+from endpoints.services import alerts, environments, events, indexing, probing
 
 DB_RETRY = {
     "autoretry_for": indexing.DATABASE_ERRORS,
@@ -77,3 +77,18 @@ def purge_old_registry_events() -> None:
 def check_endpoint_key(*, endpoint_id: str) -> None:
     """PING the endpoint to learn which environment key it accepts (key rotation)."""
     environments.endpoint_key_check(endpoint_id=endpoint_id)
+
+
+ALERT_SWEEP_TASK = "endpoints.sweep_alert_notifications"
+
+
+@shared_task(name=alerts.SEND_TASK, acks_late=True, max_retries=3, **DB_RETRY)
+def send_alert(*, notification_id: str) -> None:
+    """Send one alert notification (safe to run twice: it is claimed; failures retry from its row)."""
+    alerts.alert_notification_send(notification_id=notification_id)
+
+
+@shared_task(name=ALERT_SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
+def sweep_alert_notifications() -> None:
+    """Re-queue due alert notifications (retries, lost dispatches, dead workers)."""
+    indexing.housekeeping_record(task=ALERT_SWEEP_TASK, work=alerts.alert_notifications_sweep)

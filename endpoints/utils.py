@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def js_iso(value: datetime | None) -> str | None:
@@ -53,3 +54,14 @@ def unstorable_path(value: Any) -> tuple[str | int, ...] | None:
         elif isinstance(current, list):
             stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(current))))
     return None
+
+
+def mask_url(url: str) -> str:
+    """A secret-bearing URL (a Slack incoming webhook) as shown anywhere: scheme, host and the last
+    4 characters (`https://hooks.slack.com/…wxyz`)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "…"
+    return f"{parts.scheme}://{host}/…{url[-4:]}" if host else "…"

@@ -264,11 +264,13 @@ CELERY_TASK_ROUTES = {
     "endpoints.probe_endpoint": {"queue": KONGFLOW_INDEX_QUEUE},
     "endpoints.check_endpoint_key": {"queue": KONGFLOW_INDEX_QUEUE},
     "endpoints.deliver_webhooks": {"queue": KONGFLOW_WEBHOOKS_QUEUE},
+    "endpoints.send_alert": {"queue": KONGFLOW_WEBHOOKS_QUEUE},
     "endpoints.sweep_endpoint_indexes": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
     "endpoints.recurring_endpoint_indexing": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
     "endpoints.purge_old_endpoint_indexes": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
     "endpoints.sweep_webhook_deliveries": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
     "endpoints.purge_old_registry_events": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
+    "endpoints.sweep_alert_notifications": {"queue": KONGFLOW_HOUSEKEEPING_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -410,7 +412,31 @@ KONGFLOW_MAX_SUBSCRIPTIONS = env.int("KONGFLOW_MAX_SUBSCRIPTIONS", default=50)
 KONGFLOW_REGISTRY_EVENTS_PAGE_MAX = env.int("KONGFLOW_REGISTRY_EVENTS_PAGE_MAX", default=500)
 KONGFLOW_EVENT_RETENTION_DAYS = env.int("KONGFLOW_EVENT_RETENTION_DAYS", default=30)
 
+# --- Alert channels (e-mail, Slack-compatible webhooks) ---------------------------------------------
+# Channels per environment; messages per channel in any hour (the rest are suppressed: kept, counted,
+# summed up in the channel's next message); seconds before each retry of a failed send.
+KONGFLOW_MAX_ALERT_CHANNELS = env.int("KONGFLOW_MAX_ALERT_CHANNELS", default=10)
+KONGFLOW_ALERT_MAX_PER_HOUR = env.int("KONGFLOW_ALERT_MAX_PER_HOUR", default=20)
+KONGFLOW_ALERT_RETRY_SCHEDULE = env.list("KONGFLOW_ALERT_RETRY_SCHEDULE", cast=float, default=[30, 300, 1800])
+KONGFLOW_ALERT_SWEEP_INTERVAL_SECONDS = env.float("KONGFLOW_ALERT_SWEEP_INTERVAL_SECONDS", default=15.0)
+# Mail: Django's SMTP backend. The sender is KONGFLOW_ALERT_FROM_EMAIL, else DEFAULT_FROM_EMAIL.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kongflow@localhost")
+KONGFLOW_ALERT_FROM_EMAIL = env.str("KONGFLOW_ALERT_FROM_EMAIL", default="")
+
 CELERY_BEAT_SCHEDULE = {
+    "sweep-alert-notifications": {
+        "task": "endpoints.sweep_alert_notifications",
+        "schedule": KONGFLOW_ALERT_SWEEP_INTERVAL_SECONDS,
+    },
     "sweep-webhook-deliveries": {
         "task": "endpoints.sweep_webhook_deliveries",
         "schedule": KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS,

@@ -29,6 +29,9 @@ def test_readyz_shows_housekeeping_that_stopped_running(client, settings):
         task="endpoints.sweep_webhook_deliveries", last_started_at=now - timedelta(hours=1), last_finished_at=now
     )
     HousekeepingRun.objects.create(
+        task="endpoints.sweep_alert_notifications", last_started_at=now - timedelta(hours=1), last_finished_at=now
+    )
+    HousekeepingRun.objects.create(
         task="endpoints.recurring_endpoint_indexing",
         last_started_at=now - timedelta(hours=1),
         last_finished_at=now - timedelta(hours=1),  # interval 300 s: overdue

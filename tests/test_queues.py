@@ -11,6 +11,7 @@ KINDS = {
     "endpoints.probe_endpoint": "index",
     "endpoints.check_endpoint_key": "index",
     "endpoints.deliver_webhooks": "webhooks",
+    "endpoints.send_alert": "webhooks",
 }
 
 

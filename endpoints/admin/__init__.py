@@ -3,7 +3,7 @@ shared renderers in `widgets`. Every action calls a service; reads go through `e
 
 from django.contrib import admin
 
-from . import endpoints, environments, events, jobs, overview, runs, tenancy
+from . import alerts, endpoints, environments, events, jobs, overview, runs, tenancy
 
 admin.site.index_template = "admin/kongflow_index.html"
 admin.site.site_header = "Kongflow operators' console"
@@ -11,4 +11,4 @@ admin.site.site_title = "Kongflow"
 # "View site": Kongflow has no public site of its own; its API documentation is the next best thing.
 admin.site.site_url = "/api/docs"
 
-__all__ = ["endpoints", "environments", "events", "jobs", "overview", "runs", "tenancy"]
+__all__ = ["alerts", "endpoints", "environments", "events", "jobs", "overview", "runs", "tenancy"]

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from endpoints.api import events, tunnels, views
+from endpoints.api import alerts, events, tunnels, views
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
@@ -30,4 +30,7 @@ urlpatterns = [
         events.SubscriptionRotateSecretView.as_view(),
         name="event-subscription-rotate-secret",
     ),
+    # Alert channels (e-mail, Slack-compatible webhooks) of the key's environment.
+    path("v1/alert-channels", alerts.AlertChannelListView.as_view(), name="alert-channels"),
+    path("v1/alert-channels/<str:channel_id>", alerts.AlertChannelDetailView.as_view(), name="alert-channel"),
 ]

@@ -1,4 +1,5 @@
 from . import lookups  # noqa: F401  # registers `__anyof`
+from .alerts import AlertChannel, AlertChannelType, AlertNotification, AlertStatus, AlertTransition
 from .base import TimestampedModel
 from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
 from .events import (
@@ -35,6 +36,11 @@ from .registry import (
 from .tenancy import EnvironmentType, Organization, Project, RuntimeEnvironment
 
 __all__ = [
+    "AlertChannel",
+    "AlertChannelType",
+    "AlertNotification",
+    "AlertStatus",
+    "AlertTransition",
     "ConcurrencyLimitGroup",
     "DeliveryStatus",
     "DynamicTrigger",

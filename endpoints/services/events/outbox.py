@@ -25,7 +25,7 @@ from endpoints.models import (
 )
 
 from .dispatch import delivery_dispatch
-from .types import EVENT_TYPES
+from .types import ALERTING, EVENT_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ def events_record(*, environment: RuntimeEnvironment, events: list[NewEvent]) ->
         ]
 
     recorded = RecordedEvents(build, len(events))
+    if any(event.type in ALERTING for event in events):
+        from endpoints.services.alerts import alert_notifications_record  # alerts import this package
+
+        batch = [(event_id, event.type, event.data) for event_id, event in zip(ids, events, strict=True)]
+        alert_notifications_record(environment=environment, batch=batch)
     for subscription_id in subscription_ids:
         transaction.on_commit(partial(delivery_dispatch, subscription_id=subscription_id))
     return recorded
