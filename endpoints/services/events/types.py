@@ -8,6 +8,9 @@ ENDPOINT_RESTORED = "endpoint.restored"
 ENDPOINT_INDEXED = "endpoint.indexed"
 ENDPOINT_INDEX_FAILED = "endpoint.index_failed"
 ENDPOINT_HEALTH_CHANGED = "endpoint.health_changed"
+ENDPOINT_DISABLING_SOON = "endpoint.disabling_soon"
+ENDPOINT_DISABLED = "endpoint.disabled"
+ENDPOINT_ENABLED = "endpoint.enabled"
 JOB_ADDED = "job.added"
 JOB_CHANGED = "job.changed"
 JOB_DISABLED = "job.disabled"
@@ -26,6 +29,9 @@ EVENT_TYPES: dict[str, int] = {
     ENDPOINT_INDEXED: 1,
     ENDPOINT_INDEX_FAILED: 1,
     ENDPOINT_HEALTH_CHANGED: 1,
+    ENDPOINT_DISABLING_SOON: 1,
+    ENDPOINT_DISABLED: 1,
+    ENDPOINT_ENABLED: 1,
     JOB_ADDED: 1,
     JOB_CHANGED: 1,
     JOB_DISABLED: 1,
