@@ -36,7 +36,9 @@ def indexed_events(endpoint):
 
 def test_a_job_id_declared_twice_keeps_the_last_and_says_so_everywhere(server, db, client):
     environment = factories.RuntimeEnvironmentFactory()
-    endpoint = factories.EndpointFactory(environment=environment, url=server.route("/dup", raw_scenario("duplicate-job-id")))
+    endpoint = factories.EndpointFactory(
+        environment=environment, url=server.route("/dup", raw_scenario("duplicate-job-id"))
+    )
 
     index = run(endpoint)
 
@@ -47,9 +49,7 @@ def test_a_job_id_declared_twice_keeps_the_last_and_says_so_everywhere(server, d
     assert list(dup.values_list("version", "status")) == [("2.0.0", JobVersionStatus.ACTIVE)]
     assert index.stats["jobs"] == 2
     # The API: the CLI's poll answer carries them (its zod schema ignores unknown keys).
-    body = client.get(
-        f"/api/v1/endpointindex/{index.id}", HTTP_AUTHORIZATION=f"Bearer {environment.api_key}"
-    ).json()
+    body = client.get(f"/api/v1/endpointindex/{index.id}", HTTP_AUTHORIZATION=f"Bearer {environment.api_key}").json()
     assert body["status"] == "SUCCESS" and body["warnings"] == [DUPLICATE_JOB]
     # The event closing the index.
     (event,) = indexed_events(endpoint)
@@ -77,9 +77,7 @@ def test_a_clean_run_has_no_warnings_and_the_poll_answer_keeps_the_v2_shape(serv
     url = server.route("/ok", lambda h: h.json(200, {**VALID_DOCUMENT, "jobs": [job("fine")]}, headers=SDK_HEADERS))
     index = run(factories.EndpointFactory(environment=environment, url=url))
     assert index.status == IndexStatus.SUCCESS and index.warnings == []
-    body = client.get(
-        f"/api/v1/endpointindex/{index.id}", HTTP_AUTHORIZATION=f"Bearer {environment.api_key}"
-    ).json()
+    body = client.get(f"/api/v1/endpointindex/{index.id}", HTTP_AUTHORIZATION=f"Bearer {environment.api_key}").json()
     assert set(body) == {"status", "updatedAt", "stats"}
 
 

@@ -4,25 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('endpoints', '0016_webhook_slots'),
+        ("endpoints", "0016_webhook_slots"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='disabled_at',
+            model_name="endpoint",
+            name="disabled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='endpointindex',
-            name='warnings',
+            model_name="endpointindex",
+            name="warnings",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AlterField(
-            model_name='endpoint',
-            name='health',
-            field=models.CharField(choices=[('NEVER_INDEXED', 'never indexed'), ('HEALTHY', 'healthy'), ('DEGRADED', 'degraded'), ('FAILING', 'failing'), ('DISABLED', 'disabled'), ('DELETED', 'deleted')], default='NEVER_INDEXED', max_length=20),
+            model_name="endpoint",
+            name="health",
+            field=models.CharField(
+                choices=[
+                    ("NEVER_INDEXED", "never indexed"),
+                    ("HEALTHY", "healthy"),
+                    ("DEGRADED", "degraded"),
+                    ("FAILING", "failing"),
+                    ("DISABLED", "disabled"),
+                    ("DELETED", "deleted"),
+                ],
+                default="NEVER_INDEXED",
+                max_length=20,
+            ),
         ),
     ]
