@@ -2,9 +2,15 @@
 non-DEVELOPMENT endpoint is disabled (no recurring index, deploy hooks 409) until it is registered
 again, enabled by an operator or indexed successfully. Real PostgreSQL, a misbehaving endpoint."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, IndexSource, IndexStatus, RegistryEvent
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run, endpoints_recurring_index
@@ -200,13 +206,11 @@ def test_a_successful_manual_index_enables(endpoint, answer):
 def test_the_api_index_is_allowed_on_a_disabled_endpoint(endpoint, settings):
     disabled(endpoint)
     settings.KONGFLOW_INDEX_API_WAIT_SECONDS = 0
-    client_key = {"HTTP_AUTHORIZATION": f"Bearer {endpoint.environment.api_key}"}
-    from rest_framework.test import APIClient
-
-    response = APIClient().post(f"/api/v1/endpoints/{endpoint.slug}/index", {}, format="json", **client_key)
-    assert response.status_code == 202 and response.json()["status"] == "PENDING"
-    body = APIClient().get("/api/v1/whoami", **client_key)
-    assert body.status_code == 200
+    key = {"HTTP_AUTHORIZATION": f"Bearer {endpoint.environment.api_key}"}
+    response = APIClient().post(f"/api/v1/endpoints/{endpoint.slug}/index", {}, format="json", **key)
+    assert response.status_code == 202
+    assert response.json()["status"] == "PENDING" and response.json()["warnings"] == []
+    assert EndpointIndex.objects.get(id=response.json()["id"]).source == IndexSource.API
 
 
 @pytest.fixture
@@ -254,3 +258,24 @@ def test_the_metrics_count_disabled_endpoints(endpoint, client):
     disabled(endpoint)
     metrics = client.get("/metrics").content.decode()
     assert 'kongflow_endpoints{health="DISABLED"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("-1", False), ("0", True), ("12", True)])
+def test_the_setting_is_zero_or_a_positive_count(raw, ok):
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
+        "DJANGO_SECRET_KEY": "test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+        "KONGFLOW_DISABLE_AFTER_FAILURES": raw,
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.KONGFLOW_DISABLE_AFTER_FAILURES)"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, env=environ, capture_output=True, text=True)
+    if ok:
+        assert out.returncode == 0 and out.stdout.strip() == raw
+    else:
+        assert out.returncode != 0
+        assert "KONGFLOW_DISABLE_AFTER_FAILURES must be 0 (never) or a positive number" in out.stderr
