@@ -27,7 +27,7 @@ from endpoints.models import (
     TriggerHttpEndpointEnvironment,
     TriggerSource,
 )
-from endpoints.selectors import HousekeepingStatus, housekeeping_status
+from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status
 
 #: Columns of a run that can be megabytes: never in a list.
 RUN_LARGE_COLUMNS = ("data", "diff", "source_data", "exchange", "coalesced")
@@ -155,10 +155,7 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
     now = now or timezone.now()
     since = now - timedelta(hours=24)
 
-    by_health = {choice: 0 for choice in EndpointHealth.values}
-    by_health[EndpointHealth.DELETED] = Endpoint.objects.filter(url__isnull=True).count()
-    for row in Endpoint.objects.filter(url__isnull=False).values("health").annotate(n=Count("id")).order_by():
-        by_health[row["health"]] = row["n"]
+    by_health = endpoints_by_health()
 
     recent = EndpointIndex.objects.filter(created_at__gte=since)
     by_status = {choice: 0 for choice in IndexStatus.values}

@@ -31,6 +31,19 @@ class InvalidHookIdentifier(KongflowError):
     default_message = "Index hook identifier is invalid"
 
 
+class EndpointDisabled(KongflowError):
+    """A deploy hook for an endpoint switched off after failing too often (`services.health`)."""
+
+    status_code = 409
+
+    def __init__(self, *, slug: str, failures: int) -> None:
+        super().__init__(
+            f'Endpoint "{slug}" is disabled after {failures} consecutive failed indexes: deploy hooks are '
+            "refused until it is enabled. Register it again (the CLI or POST /api/v1/endpoints), index it "
+            f"successfully (POST /api/v1/endpoints/{slug}/index) or press Enable on its page in the console."
+        )
+
+
 class InvalidEnvironmentOptions(KongflowError):
     pass
 

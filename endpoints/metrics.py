@@ -32,6 +32,12 @@ webhook_slot_refusals = Counter(
     "Webhook drains that found no free slot and were left to the sweeper, by the limit reached (environment, url).",
     ["limit"],
 )
+endpoints_health = Gauge(
+    "kongflow_endpoints",
+    "Endpoints by health state (HEALTHY, DEGRADED, FAILING, DISABLED, …), read from the database at scrape time.",
+    ["health"],
+    multiprocess_mode="mostrecent",
+)
 housekeeping_last_run = Gauge(
     "kongflow_housekeeping_last_run_timestamp_seconds",
     "When each housekeeping task (sweeper, recurring index, purge) last finished, from the database.",

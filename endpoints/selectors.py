@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from endpoints.db import ModelColumns, server_binding_cursor
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
-from endpoints.models import Endpoint, EndpointIndex, HousekeepingRun, IndexStatus, Organization, RuntimeEnvironment
+from endpoints.models import (
+    Endpoint,
+    EndpointHealth,
+    EndpointIndex,
+    HousekeepingRun,
+    IndexStatus,
+    Organization,
+    RuntimeEnvironment,
+)
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
 
@@ -56,14 +64,14 @@ def endpoint_get(*, environment: RuntimeEnvironment, slug: str) -> Endpoint:
 def _hook_lookup_sql() -> str:
     endpoint, environment = Endpoint._meta.db_table, RuntimeEnvironment._meta.db_table
     return (
-        f"SELECT e.id, e.indexing_hook_identifier, v.id, v.type FROM {endpoint} e "  # noqa: S608 - table names
+        f"SELECT e.id, e.indexing_hook_identifier, e.health, e.consecutive_failures, v.id, v.type FROM {endpoint} e "  # noqa: S608 - table names
         f"JOIN {environment} v ON v.id = e.environment_id WHERE e.environment_id = %s AND e.slug = %s"
     )
 
 
 def endpoint_for_hook(*, environment_id: str, slug: str) -> Endpoint | None:
-    """The endpoint a deploy hook names, with only what a hook needs (its id, hook identifier and
-    environment type), soft-deleted or not.
+    """The endpoint a deploy hook names, with only what a hook needs (its id, hook identifier,
+    health and environment type), soft-deleted or not.
 
     A storm of hooks is mostly this lookup: one constant statement that psycopg prepares on the
     connection (server-side binding), instead of an ORM query compiled per request."""
@@ -72,8 +80,15 @@ def endpoint_for_hook(*, environment_id: str, slug: str) -> Endpoint | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    endpoint_id, hook_identifier, env_id, env_type = row
-    endpoint = Endpoint(id=endpoint_id, environment_id=env_id, slug=slug, indexing_hook_identifier=hook_identifier)
+    endpoint_id, hook_identifier, health, failures, env_id, env_type = row
+    endpoint = Endpoint(
+        id=endpoint_id,
+        environment_id=env_id,
+        slug=slug,
+        indexing_hook_identifier=hook_identifier,
+        health=health,
+        consecutive_failures=failures,
+    )
     endpoint.environment = RuntimeEnvironment(id=env_id, type=env_type)
     return endpoint
 
@@ -86,9 +101,9 @@ def endpoint_index_get(*, environment: RuntimeEnvironment, index_id: str) -> End
 
 
 # What a run needs of the endpoint's latest SUCCESS run (its document is loaded on first access).
-_PREVIOUS_FIELDS = ("id", "document_hash", "body_hash", "registry_generation", "stats")
+_PREVIOUS_FIELDS = ("id", "document_hash", "body_hash", "registry_generation", "stats", "warnings")
 # The run's own documents: a run writes them, never reads them.
-_RUN_DEFERRED = ("data", "diff", "stats", "exchange", "coalesced", "source_data", "error")
+_RUN_DEFERRED = ("data", "diff", "stats", "exchange", "coalesced", "source_data", "error", "warnings")
 
 
 @dataclass(frozen=True)
@@ -171,11 +186,7 @@ def endpoint_index_latest_success(*, endpoint_id: str, organization_id: str | No
     if organization_id is not None:
         now = Organization.objects.filter(id=organization_id).values("registry_generation")[:1]
         queryset = queryset.annotate(registry_generation_now=Subquery(now))
-    return (
-        queryset.order_by("-created_at")
-        .only("id", "document_hash", "body_hash", "registry_generation", "stats")
-        .first()
-    )
+    return queryset.order_by("-created_at").only(*_PREVIOUS_FIELDS).first()
 
 
 def endpoints_for_reindex(
@@ -190,6 +201,15 @@ def endpoints_for_reindex(
     if endpoint is None and environment_id is None and not all_endpoints:
         return queryset.none()
     return queryset
+
+
+def endpoints_by_health() -> dict[str, int]:
+    """How many endpoints are in each health state (DELETED: no URL), every state present: two counts."""
+    by_health = {choice: 0 for choice in EndpointHealth.values}
+    by_health[EndpointHealth.DELETED] = Endpoint.objects.filter(url__isnull=True).count()
+    for row in Endpoint.objects.filter(url__isnull=False).values("health").annotate(n=Count("id")).order_by():
+        by_health[row["health"]] = row["n"]
+    return by_health
 
 
 HOUSEKEEPING_TASKS = (

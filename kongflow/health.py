@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from django_prometheus import exports
 
 from endpoints import metrics
-from endpoints.selectors import HousekeepingStatus, housekeeping_status
+from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status
 from kongflow import metrics_auth
 from kongflow.celery import app
 
@@ -49,11 +49,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """django-prometheus's /metrics (behind KONGFLOW_METRICS_TOKEN when set), with the housekeeping
-    gauges read from the database first."""
+    and endpoint-health gauges read from the database first."""
     denied = metrics_auth.denied(request)
     if denied is not None:
         return denied
     _housekeeping()
+    _endpoint_health()
     exported: HttpResponse = exports.ExportToDjangoView(request)
     return exported
 
@@ -69,6 +70,16 @@ def _housekeeping() -> list[HousekeepingStatus] | None:
             metrics.housekeeping_last_run.labels(status.task).set(status.last_finished_at.timestamp())
         metrics.housekeeping_overdue.labels(status.task).set(1 if status.overdue else 0)
     return statuses
+
+
+def _endpoint_health() -> None:
+    try:
+        counts = endpoints_by_health()
+    except Exception:
+        logger.warning("health.endpoint_health_unavailable", exc_info=True)
+        return
+    for health, count in counts.items():
+        metrics.endpoints_health.labels(health).set(count)
 
 
 def _status_json(status: HousekeepingStatus) -> dict[str, Any]:

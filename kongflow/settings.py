@@ -379,6 +379,11 @@ KONGFLOW_RECURRING_INDEX_INTERVAL_SECONDS = env.float("KONGFLOW_RECURRING_INDEX_
 KONGFLOW_PURGE_INTERVAL_SECONDS = env.float("KONGFLOW_PURGE_INTERVAL_SECONDS", default=3600.0)
 # Consecutive failures after which an endpoint that succeeded before is "failing", not "degraded".
 KONGFLOW_HEALTH_FAILING_AFTER = env.int("KONGFLOW_HEALTH_FAILING_AFTER", default=3)
+# Consecutive failed indexes (final FAILURE runs) after which a non-DEVELOPMENT endpoint is disabled
+# (v2: 96); a warning event at half of it. 0: never.
+KONGFLOW_DISABLE_AFTER_FAILURES = env.int("KONGFLOW_DISABLE_AFTER_FAILURES", default=96)
+if KONGFLOW_DISABLE_AFTER_FAILURES < 0:
+    raise ImproperlyConfigured("KONGFLOW_DISABLE_AFTER_FAILURES must be 0 (never) or a positive number")
 # Key rotation: how long the replaced API key keeps working (API and calls to endpoints).
 KONGFLOW_KEY_ROTATION_GRACE = parse_duration(
     "KONGFLOW_KEY_ROTATION_GRACE", env.str("KONGFLOW_KEY_ROTATION_GRACE", default="24h")

@@ -23,6 +23,7 @@ from endpoints.console import (
 )
 from endpoints.errors import EndpointRegistrationError
 from endpoints.models import Endpoint, EndpointHealth, IndexSource, IndexStatus
+from endpoints.services.health import endpoint_enable
 from endpoints.services.indexing import endpoint_index_preview, endpoint_index_request
 from endpoints.services.lifecycle import (
     endpoint_ping,
@@ -36,6 +37,10 @@ from .add_endpoint import add_endpoint_view
 from .widgets import age, badge, diff_table, health_badge
 
 RECENT_RUNS = 10
+ENABLED_MESSAGE = (
+    "Enabled: the failure count starts again at 0; the recurring index and deploy hooks resume. "
+    "Reindex to check it now."
+)
 
 if TYPE_CHECKING:
     EndpointAdminBase = admin.ModelAdmin[Endpoint]
@@ -79,7 +84,7 @@ class EndpointAdmin(EndpointAdminBase):
     show_full_result_count = False
     ordering = ("slug",)
     change_form_template = "admin/endpoints/endpoint/change_form.html"
-    actions = ("reindex", "probe", "soft_delete", "restore")
+    actions = ("reindex", "enable", "probe", "soft_delete", "restore")
     fieldsets = (
         (
             None,
@@ -225,6 +230,7 @@ class EndpointAdmin(EndpointAdminBase):
                 registry=endpoint_registry(endpoint=endpoint),
                 can_operate=self.has_operate_permission(request),
                 is_deleted=endpoint.url is None,
+                is_disabled=endpoint.health == EndpointHealth.DISABLED,
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -270,6 +276,7 @@ class EndpointAdmin(EndpointAdminBase):
             )
         handler = {
             "reindex": self._reindex_one,
+            "enable": self._enable_one,
             "ping": self._ping_one,
             "probe": self._probe_one,
             "delete": self._delete_one,
@@ -289,6 +296,12 @@ class EndpointAdmin(EndpointAdminBase):
         link = reverse("admin:endpoints_endpointindex_change", args=[run.id])
         joined = " (joined the run already pending)" if run.requests > 1 else ""
         self.message_user(request, format_html('Requested index run <a href="{}">{}</a>{}.', link, run.id, joined))
+
+    def _enable_one(self, request: HttpRequest, endpoint: Endpoint) -> None:
+        if endpoint_enable(endpoint=endpoint, by="operator", reason=f"Enabled by {request.user}"):
+            self.message_user(request, ENABLED_MESSAGE, messages.SUCCESS)
+        else:
+            self.message_user(request, "The endpoint was not disabled.", messages.WARNING)
 
     def _ping_one(self, request: HttpRequest, endpoint: Endpoint) -> None:
         outcome = endpoint_ping(endpoint=endpoint)
@@ -338,6 +351,15 @@ class EndpointAdmin(EndpointAdminBase):
         skipped = queryset.count() - len(live)
         if skipped:
             self.message_user(request, f"Skipped {skipped} deleted endpoint(s) (no URL).", messages.WARNING)
+
+    @admin.action(description="Enable selected disabled endpoints", permissions=["operate"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        disabled = list(queryset.filter(health=EndpointHealth.DISABLED).select_related("environment"))
+        enabled = sum(
+            endpoint_enable(endpoint=endpoint, by="operator", reason=f"Enabled by {request.user}")
+            for endpoint in disabled
+        )
+        self.message_user(request, f"Enabled {enabled} endpoint(s). {ENABLED_MESSAGE}", messages.SUCCESS)
 
     @admin.action(description="Probe the function time limit of selected endpoints", permissions=["operate"])
     def probe(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:

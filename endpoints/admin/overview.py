@@ -89,6 +89,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     health_rows = [
         (EndpointHealth(value).label, value, data.endpoints_by_health.get(value, 0))
         for value in (
+            EndpointHealth.DISABLED,
             EndpointHealth.FAILING,
             EndpointHealth.DEGRADED,
             EndpointHealth.HEALTHY,

@@ -1,5 +1,6 @@
 """Index runs: read-only history. The list never loads the large JSON columns; a failed run's page
-shows its error line by line, the hint and the failure inspector."""
+shows its error line by line, the hint and the failure inspector; a run's warnings (what the
+registry ignored in its document) have their own section."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.utils.safestring import SafeString, mark_safe
 from endpoints.console import runs_light
 from endpoints.models import EndpointIndex, IndexStatus
 
-from .widgets import age, badge, diff_table, duration, error_block, exchange_block, pretty_json
+from .widgets import age, badge, diff_table, duration, error_block, exchange_block, pretty_json, warnings_list
+
+WARNINGS = "Warnings: what the registry ignored"
 
 
 def run_duration(obj: EndpointIndex) -> float | None:
@@ -44,7 +47,17 @@ class ReadOnlyAdmin(ModelAdminBase):
 
 @admin.register(EndpointIndex)
 class EndpointIndexAdmin(ReadOnlyAdmin):
-    list_display = ("id", "endpoint_link", "status_badge", "source", "error_code", "requests", "queued", "took")
+    list_display = (
+        "id",
+        "endpoint_link",
+        "status_badge",
+        "source",
+        "error_code",
+        "warnings_count",
+        "requests",
+        "queued",
+        "took",
+    )
     list_filter = ("status", "source", "endpoint__environment__type")
     list_select_related = ("endpoint",)
     search_fields = ("id", "endpoint__slug", "endpoint__id")
@@ -54,6 +67,7 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
         (None, {"fields": ("status_badge", "endpoint_link", "source", "reason", "coalesced_display")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "took", "attempts_display")}),
         ("Error", {"fields": ("error_display",), "classes": ("kf-section-error",)}),
+        (WARNINGS, {"fields": ("warnings_display",)}),
         ("Failure inspector", {"fields": ("inspector",)}),
         ("What changed", {"fields": ("diff_display", "stats_display")}),
         ("Document", {"fields": ("document",)}),
@@ -70,6 +84,7 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
         "took",
         "attempts_display",
         "error_display",
+        "warnings_display",
         "inspector",
         "diff_display",
         "stats_display",
@@ -87,6 +102,8 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and obj.status != IndexStatus.FAILURE and not obj.error:
             fieldsets = [f for f in fieldsets if f[0] not in ("Error", "Failure inspector")]
+        if obj is not None and not obj.warnings:
+            fieldsets = [f for f in fieldsets if f[0] != WARNINGS]
         if obj is not None and obj.status != IndexStatus.SUCCESS:
             fieldsets = [f for f in fieldsets if f[0] not in ("What changed", "Document")]
         return fieldsets
@@ -103,6 +120,14 @@ class EndpointIndexAdmin(ReadOnlyAdmin):
     @admin.display(description="error")
     def error_code(self, obj: EndpointIndex) -> str:
         return (obj.error or {}).get("code", "") if obj.status == IndexStatus.FAILURE else ""
+
+    @admin.display(description="warnings")
+    def warnings_count(self, obj: EndpointIndex) -> int | str:
+        return len(obj.warnings) if obj.warnings else ""
+
+    @admin.display(description="warnings")
+    def warnings_display(self, obj: EndpointIndex) -> SafeString:
+        return warnings_list(obj.warnings)
 
     @admin.display(description="queued", ordering="created_at")
     def queued(self, obj: EndpointIndex) -> str:

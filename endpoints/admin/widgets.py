@@ -61,9 +61,36 @@ def health_badge(endpoint: Endpoint) -> SafeString:
         since = timezone.localtime(endpoint.failing_since).strftime("%Y-%m-%d %H:%M")
         n = endpoint.consecutive_failures
         return badge(f"failing since {since} · {n} failure{'s' if n != 1 else ''}", "bad")
+    if state == EndpointHealth.DISABLED:
+        n = endpoint.consecutive_failures
+        since = f" since {timezone.localtime(endpoint.disabled_at):%Y-%m-%d %H:%M}" if endpoint.disabled_at else ""
+        title = "No recurring index, deploy hooks refused: Enable, register again or reindex successfully."
+        return badge(f"disabled{since} · {n} failures", "bad", title=title)
     if state == EndpointHealth.DEGRADED:
         return badge(label, title=f"{endpoint.consecutive_failures} failure(s) since the last success")
     return badge(label, BADGE_TONES.get(state))
+
+
+def warnings_list(warnings: list[dict[str, Any]] | None) -> SafeString:
+    """A run's warnings (what the registry ignored), one line each: the code, then its details."""
+    if not warnings:
+        return mark_safe("—")
+    rows = format_html_join(
+        "",
+        "<li>{} {}</li>",
+        (
+            (
+                badge(str(item.get("code", "?")), "warn"),
+                " · ".join(f"{key}: {_plain(value)}" for key, value in item.items() if key != "code"),
+            )
+            for item in warnings
+        ),
+    )
+    return format_html('<ul class="kf-compact" id="kf-warnings">{}</ul>', rows)
+
+
+def _plain(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 def pretty_json(value: Any, *, summary: str = "JSON", open_: bool = False) -> SafeString:

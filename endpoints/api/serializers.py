@@ -160,6 +160,22 @@ class IndexStatsOutput(serializers.Serializer):
 _STATUSES = IndexStatus.choices
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["code"],
+            "properties": {"code": {"type": "string", "example": "DUPLICATE_JOB_ID"}},
+            "additionalProperties": True,
+        },
+        "description": "What the registry ignored in the document (docs/api.md, Index warnings).",
+    }
+)
+class IndexWarningsField(serializers.JSONField):
+    """Kongflow addition: `[{"code": "DUPLICATE_JOB_ID", "job": "dup", "versions": [...]}, ...]`."""
+
+
 class EndpointIndexOutput(serializers.Serializer):
     id = serializers.CharField()
     endpointId = serializers.CharField(source="endpoint_id")
@@ -174,6 +190,7 @@ class EndpointIndexOutput(serializers.Serializer):
     error = IndexErrorOutput(allow_null=True)
     requests = serializers.IntegerField(help_text="How many index requests this run absorbed.")
     diff = serializers.JSONField(allow_null=True, help_text="What changed against the previous SUCCESS.")
+    warnings = IndexWarningsField()
 
 
 class EndpointHealthOutput(serializers.Serializer):
@@ -185,6 +202,9 @@ class EndpointHealthOutput(serializers.Serializer):
     failingSince = JsDateTimeField(source="failing_since", allow_null=True)
     lastIndexStatus = serializers.CharField(source="last_index_status", allow_null=True, help_text="SUCCESS or FAILURE")
     lastIndexAt = JsDateTimeField(source="last_index_at", allow_null=True)
+    disabledAt = JsDateTimeField(
+        source="disabled_at", allow_null=True, help_text="When the endpoint was disabled (state DISABLED), else null."
+    )
 
 
 class EndpointOutput(serializers.Serializer):
@@ -215,17 +235,21 @@ class EndpointOutput(serializers.Serializer):
 
 
 class IndexStatusOutput(serializers.Serializer):
-    """The CLI's poll shape (§3.5): ``stats`` on SUCCESS, ``error`` on FAILURE."""
+    """The CLI's poll shape (§3.5): ``stats`` on SUCCESS, ``error`` on FAILURE; ``warnings`` (a
+    Kongflow addition, which the CLI's schema ignores) on a SUCCESS that ignored something."""
 
     status = serializers.ChoiceField(choices=_STATUSES)
     updatedAt = JsDateTimeField(source="updated_at")
     stats = IndexStatsOutput(required=False)
     error = IndexErrorOutput(required=False)
+    warnings = IndexWarningsField(required=False)
 
     def to_representation(self, instance: EndpointIndex) -> dict[str, Any]:
         body: dict[str, Any] = {"status": instance.status, "updatedAt": js_iso(instance.updated_at)}
         if instance.status == IndexStatus.SUCCESS:
             body["stats"] = IndexStatsOutput(instance.stats).data if instance.stats else {}
+            if instance.warnings:
+                body["warnings"] = instance.warnings
         elif instance.status == IndexStatus.FAILURE:
             error = {"message": "Indexing failed", **(instance.error or {})}
             body["error"] = IndexErrorOutput(error).data

@@ -116,7 +116,13 @@ class EndpointIndexView(EnvironmentAPIView):
         return Response(s.EndpointIndexOutput(index).data, status=code)
 
 
-HOOK_RESPONSES = {200: s.HookOutput, 403: s.ErrorOutput, 404: s.ErrorOutput, **THROTTLED}
+HOOK_RESPONSES = {
+    200: s.HookOutput,
+    403: s.ErrorOutput,
+    404: s.ErrorOutput,
+    409: OpenApiResponse(s.ErrorOutput, description="The endpoint is disabled (failed too often): how to enable it."),
+    **THROTTLED,
+}
 
 
 class EndpointIndexHookView(APIView):

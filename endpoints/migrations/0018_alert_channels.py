@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('endpoints', '0016_webhook_slots'),
+        ('endpoints', '0017_endpoint_disabling_and_run_warnings'),
     ]
 
     operations = [

@@ -16,6 +16,9 @@ class EndpointHealth(models.TextChoices):
     HEALTHY = "HEALTHY", "healthy"
     DEGRADED = "DEGRADED", "degraded"
     FAILING = "FAILING", "failing"
+    # Switched off after KONGFLOW_DISABLE_AFTER_FAILURES consecutive failed indexes: no recurring
+    # index, deploy hooks refused (409). Registering again, Enable or a successful index lifts it.
+    DISABLED = "DISABLED", "disabled"
     DELETED = "DELETED", "deleted"
 
 
@@ -45,6 +48,8 @@ class Endpoint(TimestampedModel):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_index_status = models.CharField(max_length=10, null=True, blank=True)
     last_index_at = models.DateTimeField(null=True, blank=True)
+    # When health became DISABLED (NULL otherwise); see `endpoints.services.health`.
+    disabled_at = models.DateTimeField(null=True, blank=True)
     # Soft delete keeps the URL it cleared, so Restore can ping and re-register it.
     deleted_at = models.DateTimeField(null=True, blank=True)
     url_before_delete = models.CharField(max_length=2000, null=True, blank=True)
@@ -126,6 +131,8 @@ class EndpointIndex(TimestampedModel):
     dispatch_epoch = models.CharField(max_length=64, null=True, blank=True)
     # The failed HTTP exchange (request with the key masked, response preview), for the inspector.
     exchange = models.JSONField(null=True, blank=True)
+    # What the registry ignored in the document (SUCCESS runs): [{"code": "DUPLICATE_JOB_ID", ...}].
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "index run"

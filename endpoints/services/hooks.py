@@ -7,8 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
-from endpoints.errors import EndpointNotFound, InvalidHookIdentifier
-from endpoints.models import EndpointIndex, IndexSource
+from endpoints.errors import EndpointDisabled, EndpointNotFound, InvalidHookIdentifier
+from endpoints.models import EndpointHealth, EndpointIndex, IndexSource
 from endpoints.selectors import endpoint_for_hook
 from endpoints.services.indexing import endpoint_index_join_by_hook, endpoint_index_request
 from endpoints.services.keys import constant_time_equals
@@ -46,7 +46,8 @@ def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str,
 
     A storm of hooks for one endpoint mostly joins its PENDING run: one statement that also checks
     the identifier (`endpoint_index_join_by_hook`). Otherwise the endpoint is looked up, the
-    identifier compared in constant time, and the run joined or created. (The body, already in
+    identifier compared in constant time, and the run joined or created, unless the endpoint is
+    disabled (409, `EndpointDisabled`; the one-statement join skips disabled endpoints). (The body, already in
     memory and capped, is parsed first: a join records its reason.)"""
     body = parse_lenient_json(raw_body)
     reason = hook_reason(body)
@@ -61,6 +62,8 @@ def endpoint_index_hook(*, environment_id: str, slug: str, hook_identifier: str,
         raise EndpointNotFound()
     if not constant_time_equals(endpoint.indexing_hook_identifier or "", hook_identifier):
         raise InvalidHookIdentifier()
+    if endpoint.health == EndpointHealth.DISABLED:
+        raise EndpointDisabled(slug=slug, failures=endpoint.consecutive_failures)
     return endpoint_index_request(
         endpoint=endpoint, source=IndexSource.HOOK, reason=reason, source_data=body, delay=delay
     )

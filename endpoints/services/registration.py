@@ -17,9 +17,10 @@ from django.utils import timezone
 from endpointapi import EndpointApiClient, EndpointApiError, EndpointRedirect, ForbiddenAddress
 from endpoints.db import ModelColumns
 from endpoints.errors import EndpointRegistrationError
-from endpoints.models import Endpoint, EndpointIndex, IndexSource, RuntimeEnvironment
+from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, IndexSource, RuntimeEnvironment
 from endpoints.services.clients import call_with_key_fallback
 from endpoints.services.events.recording import record_endpoint_registered, record_endpoints_deleted
+from endpoints.services.health import endpoint_enable
 from endpoints.services.indexing import endpoint_index_request
 from endpoints.services.keys import generate_hook_identifier
 
@@ -102,6 +103,9 @@ def _upsert_and_index(
             environment=environment, slug=slug, url=url, version=version, sdk_version=sdk_version, key_hash=key_hash
         )
         endpoint = upserted.endpoint
+        if endpoint.health == EndpointHealth.DISABLED:
+            # Registering again (a deploy, the CLI) is the owner saying it works now: give it a chance.
+            endpoint_enable(endpoint=endpoint, by="registration", reason="Registered again")
         index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
         # The CLI's `dev` registers again on every file change: only a change is an event.
         if upserted.changed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from endpoints.models import AlertNotification, AlertStatus, IndexSource
+from endpoints.models import AlertNotification, AlertStatus, EnvironmentType, IndexSource
 from endpoints.services.alerts import alert_channel_create, alert_notification_send, alert_notifications_sweep
 from endpoints.services.events import NewEvent, events_record
 from endpoints.services.events.recording import endpoint_ref
@@ -116,27 +116,30 @@ def _record(environment, endpoint, event_type, **data) -> None:
 
 
 @pytest.mark.django_db
-def test_disabling_soon_and_disabled_are_announced_once_per_streak(dev_environment, channels, smtp, slack, flaky):
-    endpoint = factories.EndpointFactory(environment=dev_environment, slug="billing", url=flaky.url)
+def test_disabling_soon_and_disabled_are_announced_once_each(smtp, slack, flaky, settings):
+    """A real streak of failures of a PRODUCTION endpoint: failing, then disabling soon at half the
+    threshold, then disabled; each announced once, with the last error the events carry."""
+    settings.KONGFLOW_DISABLE_AFTER_FAILURES = 4
+    environment = factories.RuntimeEnvironmentFactory(env_type=EnvironmentType.PRODUCTION)
+    alert_channel_create(environment=environment, type="email", email="ops@example.com")
+    alert_channel_create(environment=environment, type="slack", url=slack.url)
+    endpoint = factories.EndpointFactory(environment=environment, slug="billing", url=flaky.url)
     flaky.ok = False
-    index(endpoint)  # failing (its streak starts now)
-    send_due()
-    details = {"consecutiveFailures": 8, "threshold": 10, "code": "TIMEOUT", "hint": "Answer within 10 s"}
-    _record(dev_environment, endpoint, "endpoint.disabling_soon", **details)
-    _record(dev_environment, endpoint, "endpoint.disabling_soon", **{**details, "consecutiveFailures": 9})
-    assert send_due() == ["sent", "sent"]  # the second event of the same streak made no notification
-    _record(dev_environment, endpoint, "endpoint.disabled", **{**details, "consecutiveFailures": 10})
-    assert send_due() == ["sent", "sent"]
+    for _ in range(4):
+        index(endpoint)
+    endpoint.refresh_from_db()
+    assert endpoint.health == "DISABLED"
+    assert send_due() == ["sent"] * 6  # failing, disabling soon, disabled: two channels each
 
     subjects = [mail["Subject"] for mail in smtp.messages]
-    assert subjects[1:] == [
-        "[Kongflow] Endpoint billing will be disabled soon (development (DEVELOPMENT))",
-        "[Kongflow] Endpoint billing was disabled (development (DEVELOPMENT))",
+    assert subjects == [
+        "[Kongflow] Endpoint billing is failing (production (PRODUCTION))",
+        "[Kongflow] Endpoint billing will be disabled soon (production (PRODUCTION))",
+        "[Kongflow] Endpoint billing was disabled (production (PRODUCTION))",
     ]
-    soon, disabled = slack_texts(slack)[1:]
-    assert "Consecutive failed indexes: 8 of 10." in soon and "Error: TIMEOUT" in soon
-    assert "Hint: Answer within 10 s" in soon
-    assert "Consecutive failed indexes: 10 of 10." in disabled and "until it is enabled again" in disabled
+    _, soon, disabled = slack_texts(slack)
+    assert "Consecutive failed indexes: 2 of 4." in soon and "Error: INVALID_JSON" in soon and "Hint: " in soon
+    assert "Consecutive failed indexes: 4 of 4." in disabled and "until it is enabled again" in disabled
 
 
 @pytest.mark.django_db

@@ -95,6 +95,7 @@ def test_the_api_endpoint_output_carries_health(auth_client, sdk_basic):
         "failingSince": None,
         "lastIndexStatus": None,
         "lastIndexAt": None,
+        "disabledAt": None,
     }
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 VALID_DOCUMENT = {"jobs": [], "sources": [], "dynamicTriggers": [], "dynamicSchedules": []}
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SDK_HEADERS = {"trigger-version": "2023-09-29", "trigger-sdk-version": "2.3.19"}
+
+
+def raw_scenario(name: str):
+    """A responder answering INDEX_ENDPOINT with tests/scenarios/<name>.json byte for byte: documents
+    a real SDK cannot produce (one job id declared twice, ...)."""
+    body = (SCENARIOS / f"{name}.json").read_bytes()
+    return lambda handler: handler._send(200, body, headers=SDK_HEADERS)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -146,7 +146,8 @@ def alert_notifications_record(
         streak = since.isoformat() if transition in _FAILURE_SIDE and since is not None else event_id
         error: dict[str, Any] = {}
         if transition != AlertTransition.RECOVERED:
-            error = {"code": data.get("code"), "hint": data.get("hint")} if data.get("code") else {}
+            # endpoint.disabling_soon / .disabled carry the last error as `error: {code, message, hint}`.
+            error = {key: value for key, value in (data.get("error") or {}).items() if key in ("code", "hint")}
             error = error or _error_in_batch(endpoint["id"], batch) or _last_error(endpoint["id"])
         subject, text = render(
             transition=transition, endpoint=endpoint, environment=environment, data=data, error=error

@@ -107,35 +107,89 @@ def index_succeeded_events(
     for webhook_environment_id in follow_ups.webhooks_to_register:
         payload = {"endpoint": ref, "webhookEnvironment": {"id": webhook_environment_id}}
         events.append(NewEvent(t.WEBHOOK_REGISTRATION_REQUESTED, payload))
-    events.append(_indexed(index, stats.as_v2_stats(), list(stats.errors), diff, unchanged=False))
+    events.append(
+        _indexed(index, stats.as_v2_stats(), list(stats.errors), list(stats.warnings), diff, unchanged=False)
+    )
     return events
 
 
 def _indexed(
-    index: EndpointIndex, stats: dict[str, Any], errors: list[str], diff: dict[str, Any], *, unchanged: bool
+    index: EndpointIndex,
+    stats: dict[str, Any],
+    errors: list[str],
+    warnings: list[dict[str, Any]],
+    diff: dict[str, Any],
+    *,
+    unchanged: bool,
 ) -> NewEvent:
     payload = {
         "endpoint": endpoint_ref(index.endpoint),
         "index": _index_ref(index),
         "stats": stats,
         "errors": errors,
+        "warnings": warnings,
         "diff": _diff_summary(diff),
         "unchanged": unchanged,
     }
     return NewEvent(t.ENDPOINT_INDEXED, payload)
 
 
-def _health_events(index: EndpointIndex, health: HealthTransition | None, reason: str) -> list[NewEvent]:
-    """`endpoint.health_changed` when the run moved the endpoint's health (in the same batch)."""
-    if health is None or not health.changed:
+def _health_events(
+    index: EndpointIndex, health: HealthTransition | None, reason: str, error: dict[str, Any] | None = None
+) -> list[NewEvent]:
+    """`endpoint.health_changed` when the run moved the endpoint's health, then what it did to its
+    switch: `endpoint.disabling_soon`, `endpoint.disabled` (a failure) or `endpoint.enabled` (a success)."""
+    if health is None:
         return []
-    data = {
-        "endpoint": endpoint_ref(index.endpoint),
-        "health": {"previous": health.old, "current": health.new},
-        "consecutiveFailures": health.consecutive_failures,
+    events: list[NewEvent] = []
+    if health.changed:
+        data = {
+            "endpoint": endpoint_ref(index.endpoint),
+            "health": {"previous": health.old, "current": health.new},
+            "consecutiveFailures": health.consecutive_failures,
+            "reason": reason,
+        }
+        events.append(NewEvent(t.ENDPOINT_HEALTH_CHANGED, data))
+    if health.disabling_soon or health.disabled:
+        kind = t.ENDPOINT_DISABLED if health.disabled else t.ENDPOINT_DISABLING_SOON
+        events.append(NewEvent(kind, _switch_payload(index.endpoint, health.consecutive_failures, index, error)))
+    if health.enabled:
+        data = {**_switch_payload(index.endpoint, health.ended_streak, index), "by": "index", "reason": reason}
+        events.append(NewEvent(t.ENDPOINT_ENABLED, data))
+    return events
+
+
+def _switch_payload(
+    endpoint: Endpoint, failures: int, index: EndpointIndex | None, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What `endpoint.disabling_soon`, `endpoint.disabled` and `endpoint.enabled` share."""
+    from endpoints.services.health import disable_threshold
+
+    data: dict[str, Any] = {
+        "endpoint": endpoint_ref(endpoint),
+        "consecutiveFailures": failures,
+        "threshold": disable_threshold(),
+        "index": _index_ref(index) if index is not None else None,
+    }
+    if error is not None:
+        data["error"] = {"code": error.get("code"), "message": error.get("message"), "hint": error.get("hint")}
+    return data
+
+
+def record_endpoint_enabled(
+    *, endpoint: Endpoint, transition: HealthTransition, by: str, reason: str | None = None
+) -> Sequence[RegistryEvent]:
+    """`endpoint.enabled` (and `endpoint.health_changed`) for a disable lifted without an index:
+    `by` is "registration" or "operator"."""
+    changed = {
+        "endpoint": endpoint_ref(endpoint),
+        "health": {"previous": transition.old, "current": transition.new},
+        "consecutiveFailures": transition.consecutive_failures,
         "reason": reason,
     }
-    return [NewEvent(t.ENDPOINT_HEALTH_CHANGED, data)]
+    enabled = {**_switch_payload(endpoint, transition.ended_streak, None), "by": by, "reason": reason}
+    events = [NewEvent(t.ENDPOINT_HEALTH_CHANGED, changed), NewEvent(t.ENDPOINT_ENABLED, enabled)]
+    return events_record(environment=endpoint.environment, events=events)
 
 
 def record_index_succeeded(
@@ -153,11 +207,19 @@ def record_index_succeeded(
 
 
 def record_index_unchanged(
-    *, index: EndpointIndex, stats: dict[str, Any], health: HealthTransition | None = None
+    *,
+    index: EndpointIndex,
+    stats: dict[str, Any],
+    warnings: list[dict[str, Any]] | None = None,
+    health: HealthTransition | None = None,
 ) -> Sequence[RegistryEvent]:
     """A free re-index (same document, same registry) only closes the index: nothing was written, so
-    no job or follow-up event repeats (they were delivered, at least once, when they happened)."""
-    events = [_indexed(index, stats, [], {}, unchanged=True), *_health_events(index, health, "Index succeeded")]
+    no job or follow-up event repeats (they were delivered, at least once, when they happened).
+    The document's warnings do repeat: it still declares what the registry ignores."""
+    events = [
+        _indexed(index, stats, [], list(warnings or []), {}, unchanged=True),
+        *_health_events(index, health, "Index succeeded"),
+    ]
     return events_record(environment=index.endpoint.environment, events=events)
 
 
@@ -171,7 +233,7 @@ def record_index_failed(
         "error": {"code": error.get("code"), "message": error.get("message"), "hint": error.get("hint")},
     }
     reason = f"Index failed: {error.get('code')}"
-    events = [NewEvent(t.ENDPOINT_INDEX_FAILED, data), *_health_events(index, health, reason)]
+    events = [NewEvent(t.ENDPOINT_INDEX_FAILED, data), *_health_events(index, health, reason, error)]
     return events_record(environment=index.endpoint.environment, events=events)
 
 

@@ -14,7 +14,15 @@ from django.utils import timezone
 
 from endpoints import metrics
 from endpoints.index_errors import index_error
-from endpoints.models import Endpoint, EndpointIndex, EnvironmentType, HousekeepingRun, IndexSource, IndexStatus
+from endpoints.models import (
+    Endpoint,
+    EndpointHealth,
+    EndpointIndex,
+    EnvironmentType,
+    HousekeepingRun,
+    IndexSource,
+    IndexStatus,
+)
 from endpoints.services.events.recording import record_index_failed
 from endpoints.services.health import endpoint_health_record
 
@@ -136,12 +144,14 @@ def endpoint_indexes_purge(*, days: int | None = None, batch_size: int = 1000) -
 
 
 def endpoints_recurring_index() -> list[str]:
-    """Index live PRODUCTION and STAGING endpoints that had no index request recently (§5.7)."""
+    """Index live PRODUCTION and STAGING endpoints that had no index request recently (§5.7), except
+    disabled ones (they failed too often: see `services.health`)."""
     cutoff = timezone.now() - timedelta(minutes=settings.KONGFLOW_RECURRING_INDEX_MINUTES)
     due = (
         Endpoint.objects.filter(
             url__isnull=False, environment__type__in=[EnvironmentType.PRODUCTION, EnvironmentType.STAGING]
         )
+        .exclude(health=EndpointHealth.DISABLED)
         .exclude(indexings__created_at__gt=cutoff)
         .select_related("environment")
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from endpoints import metrics
 from endpoints.db import ModelColumns, server_binding_cursor
-from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, IndexSource, IndexStatus
 from endpoints.utils import js_iso
 
 from .dispatch import index_dispatch
@@ -84,6 +84,7 @@ _BY_HOOK = (
     f"SELECT r.id, false AS restarted FROM {_TABLE} r JOIN {Endpoint._meta.db_table} e ON e.id = r.endpoint_id "  # noqa: S608
     "WHERE e.environment_id = %(environment_id)s AND e.slug = %(slug)s "
     "AND sha256(convert_to(e.indexing_hook_identifier, 'UTF8')) = sha256(convert_to(%(hook)s, 'UTF8')) "
+    f"AND e.health <> '{EndpointHealth.DISABLED.value}' "
     "AND r.status = %(pending)s AND NOT (r.attempts > 0 AND r.run_at > %(run_at)s) FOR UPDATE OF r"
 )
 # One statement: count the request, remember its entry (bounded), OR its force into the run, and

@@ -180,6 +180,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             stats = {**cast(dict[str, int], previous.stats), "disabledJobs": 0}
             diff, generation = empty_diff(), previous.registry_generation
             plan, registry_stats = None, None
+            warnings = list(previous.warnings or [])  # the same document ignores the same things
         else:
             if data is None:
                 # The registry changed since the body was compared: apply the same bytes' document.
@@ -193,6 +194,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             derived = _Derived(data, before, data_hash)
             registry_stats = registry_apply(endpoint=endpoint, plan=plan, meanwhile=derived.compute)
             stats, generation = registry_stats.as_v2_stats(), registry_stats.registry_generation
+            warnings = registry_stats.warnings
             diff, data_hash = derived.diff, derived.hash
         assert data_hash is not None  # `derived.compute` ran during the apply
         now = timezone.now()
@@ -208,6 +210,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
             data=data,
             previous_id=previous.id if data is None and previous is not None else None,
             diff=diff,
+            warnings=warnings,
             document_hash=data_hash,
             body_hash=result.body_hash,
             generation=generation,
@@ -216,7 +219,7 @@ def _fetch_and_apply(index: EndpointIndex) -> None:
         if not finished:
             raise Fenced()
         if plan is None or registry_stats is None:
-            record_index_unchanged(index=index, stats=stats or {}, health=health)
+            record_index_unchanged(index=index, stats=stats or {}, warnings=warnings, health=health)
         else:
             record_index_succeeded(index=index, plan=plan, stats=registry_stats, diff=diff, health=health)
         transaction.on_commit(partial(dispatch_waiting, endpoint_id=endpoint.id))

@@ -76,7 +76,8 @@ def _success_sql(copy_document: bool) -> str:
     document = copied if copy_document else "%(data)s::jsonb"
     return (
         f"UPDATE {table} SET status = '{IndexStatus.SUCCESS.value}', stats = %(stats)s::jsonb, "  # noqa: S608
-        f"data = {document}, diff = %(diff)s::jsonb, document_hash = %(document_hash)s, "
+        f"data = {document}, diff = %(diff)s::jsonb, warnings = %(warnings)s::jsonb, "
+        "document_hash = %(document_hash)s, "
         "body_hash = %(body_hash)s, registry_generation = %(generation)s, error = NULL, exchange = NULL, "
         "finished_at = %(now)s, heartbeat_at = NULL, updated_at = %(now)s "
         f"WHERE id = %(id)s AND status = '{IndexStatus.STARTED.value}' AND attempts = %(attempts)s"
@@ -94,6 +95,7 @@ def index_success_store(
     data: dict[str, Any] | None,
     previous_id: str | None,
     diff: dict[str, Any],
+    warnings: list[dict[str, Any]],
     document_hash: str,
     body_hash: str | None,
     generation: int | None,
@@ -111,6 +113,7 @@ def index_success_store(
         "data": _json(data),
         "previous": previous_id,
         "diff": _json(diff),
+        "warnings": _json(warnings),
         "document_hash": document_hash,
         "body_hash": body_hash,
         "generation": generation,

@@ -23,10 +23,13 @@ Kongflow decisions (each one a deliberate deviation from T23):
 * Items that cannot be stored (identifiers longer than their column, a HOSTED integration that does
   not exist, a webhook whose HTTP endpoint is missing or taken) are skipped and reported in
   `errors`, like the original's per-item "log and swallow"; they never abort the whole index.
+* Nothing else is dropped without a word either: duplicate ids or keys (the last declaration wins),
+  `enabled:false` for a job never registered, and every skipped item become the run's `warnings`
+  (`ignored`: one code each).
 
 Modules: `plan` (reads, decisions, the plan types), `apply` (phase order), one module per kind of
 row written (`integrations`, `jobs`, `triggers`, `schedules`, `sources`, `http_endpoints`), and
-shared helpers (`context`, `bulk`, `columns`, `document`, `stats`).
+shared helpers (`context`, `bulk`, `columns`, `document`, `ignored`, `stats`).
 """
 
 from endpoints.services.registry.apply import registry_apply

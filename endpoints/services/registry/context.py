@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from endpoints.models import Endpoint, RuntimeEnvironment
 from endpoints.services.registry import bulk
+from endpoints.services.registry.ignored import item_skipped
 from endpoints.services.registry.plan import JobToRegister, RegistryPlan
 from endpoints.services.registry.stats import RegistryStats
 
@@ -33,6 +34,7 @@ class ApplyContext:
         self.now = timezone.now()
         self.stats = RegistryStats()
         self.written = 0  # rows inserted, updated or deleted: 0 means the registry did not change
+        self.stats.warnings.extend(plan.warnings)
         for message in plan.errors:
             self.error(message)
         self.jobs: list[JobToRegister] = plan.jobs_to_register
@@ -52,6 +54,7 @@ class ApplyContext:
         """An item skipped, like the original's per-item "log and swallow"."""
         logger.warning("registry.item_skipped", extra={"endpoint_id": self.endpoint.id, "reason": message})
         self.stats.errors.append(message)
+        self.stats.warnings.append(item_skipped(message))
 
     def registration_version(self, item: dict[str, Any], label: str) -> str | None:
         """The JobVersion id of the item's `registerSourceJob`, or None (reported when unknown)."""

@@ -18,6 +18,16 @@ def dedupe(items: Iterable[Any] | None, key_name: str) -> dict[str, dict[str, An
     return result
 
 
+def duplicates(items: Iterable[Any] | None, key_name: str) -> dict[str, list[dict[str, Any]]]:
+    """The keys declared more than once, with every declaration in document order (`dedupe` keeps
+    the last): what an index reports as a warning instead of dropping without a word."""
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get(key_name), str):
+            seen.setdefault(item[key_name], []).append(item)
+    return {key: declared for key, declared in seen.items() if len(declared) > 1}
+
+
 def is_v2(source: dict[str, Any]) -> bool:
     """Sources without a version are v1 (the SDK adds the field from 2.x on)."""
     return str(source.get("version", "1")) == "2"

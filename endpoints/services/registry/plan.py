@@ -28,6 +28,7 @@ from endpoints.models import (
 )
 from endpoints.services.registry.columns import job_problem, source_problem, too_long
 from endpoints.services.registry.document import dedupe, http_endpoint_key
+from endpoints.services.registry.ignored import disabled_job_not_registered, duplicate_warnings
 
 LATEST_ALIAS = "latest"
 REASON_ENABLED_FALSE = "enabled_false"
@@ -90,6 +91,9 @@ class RegistryPlan:
     webhooks_to_register: list[dict[str, Any]] = field(default_factory=list)
     webhooks_to_deactivate: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # What the document declares that nothing is done with (see `ignored`); items in `errors` join
+    # them as ITEM_SKIPPED in the apply's stats.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     snapshot: Snapshot = field(default_factory=Snapshot, repr=False)
 
     @property
@@ -115,6 +119,7 @@ def registry_plan(*, endpoint: Endpoint, data: dict[str, Any]) -> RegistryPlan:
     """Read-only, a constant number of SELECTs: what `registry_apply` would register, disable and
     deactivate. Call it in the same transaction as the apply for an exact picture."""
     plan = RegistryPlan(endpoint_id=endpoint.id, environment_id=endpoint.environment_id)
+    plan.warnings = duplicate_warnings(data)
     _plan_jobs(plan, endpoint, data)
     _plan_sources(plan, endpoint, data)
     _plan_dynamic(plan, endpoint, data)
@@ -128,7 +133,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> 
     declared = dedupe(data.get("jobs"), "id")
     plan.declared_jobs = len(declared)
     enabled: list[dict[str, Any]] = []
-    disabled_slugs: set[str] = set()
+    disabled: dict[str, dict[str, Any]] = {}
     for slug, job in declared.items():
         problem = job_problem(job)
         if problem:
@@ -136,7 +141,7 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> 
         elif job.get("enabled", True):
             enabled.append(job)
         else:
-            disabled_slugs.add(slug)
+            disabled[slug] = job
 
     # The endpoint's jobs: those whose `latest` version in this environment lives on this endpoint.
     latest_here = list(
@@ -155,9 +160,11 @@ def _plan_jobs(plan: RegistryPlan, endpoint: Endpoint, data: dict[str, Any]) -> 
     existing = dict(
         Job.objects.filter(project_id=endpoint.project_id, slug__anyof=list(declared)).values_list("slug", "id")
     )
-    for slug in disabled_slugs:
+    for slug, job in disabled.items():
         if slug in existing:
             candidates[existing[slug]] = REASON_ENABLED_FALSE
+        else:
+            plan.warnings.append(disabled_job_not_registered(job))
 
     if candidates:
         # #1041: every ACTIVE version on this endpoint, not only the declared one.

@@ -30,6 +30,8 @@ class RegistryStats:
     http_endpoints: int = 0
     webhooks: int = 0
     errors: list[str] = field(default_factory=list)
+    # The plan's warnings, then one ITEM_SKIPPED per error (what `EndpointIndex.warnings` stores).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     # Rows inserted, updated or deleted (0: the registry did not change), and the organization's
     # registry generation after the apply.
     written: int = 0
