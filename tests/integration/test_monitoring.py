@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from endpoints.models import IndexSource, IndexStatus, WebhookSubscription
+from endpoints.services.events.signing import generate_secret
 from endpoints.services.indexing import endpoint_index_request
 from tests import factories
 from tests.support.receiver import Receiver
@@ -32,7 +33,7 @@ def test_every_metric_of_the_rules_and_the_dashboard_is_exported(live_server, de
     try:
         with Receiver() as receiver:
             WebhookSubscription.objects.create(
-                environment=dev_environment, url=receiver.url, events=["*"], secret="whsec_x"
+                environment=dev_environment, url=receiver.url, events=["*"], secret=generate_secret()
             )
             endpoint = factories.EndpointFactory(environment=dev_environment, slug="my-endpoint", url=sdk_basic.url)
             index = endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL)
