@@ -55,3 +55,25 @@ alert_notifications = Counter(
     "Alert notification attempts, by channel type and outcome (sent, retry, failed, suppressed).",
     ["channel_type", "outcome"],
 )
+
+# Read from the database when /metrics is scraped (kongflow.health): the same value from every web
+# process, so a dashboard or autoscaler may take any of them (max, not sum, across processes).
+work_backlog_depth = Gauge(
+    "kongflow_work_backlog",
+    "Work due and not yet taken, by kind: index runs PENDING and due, webhook deliveries due (scale workers on it).",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+work_backlog_oldest_age = Gauge(
+    "kongflow_work_backlog_oldest_age_seconds",
+    "How long the oldest due item of each kind (index, webhooks) has waited; 0 when there is none.",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+
+# Counters with a fixed set of label values start at 0 (also in a worker's multiprocess export), so
+# that rate() and the alert rules see them before the first event, not only after it.
+for _outcome in ("delivered", "failed"):
+    webhook_deliveries.labels(_outcome)
+for _limit in ("environment", "url"):
+    webhook_slot_refusals.labels(_limit)

@@ -10,12 +10,14 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from endpoints.db import ModelColumns, server_binding_cursor
 from endpoints.errors import EndpointIndexNotFound, EndpointNotFound
 from endpoints.models import (
+    DeliveryStatus,
     Endpoint,
     EndpointHealth,
     EndpointIndex,
@@ -23,6 +25,7 @@ from endpoints.models import (
     IndexStatus,
     Organization,
     RuntimeEnvironment,
+    WebhookDelivery,
 )
 from endpoints.models.tenancy import hash_key
 from endpoints.services.keys import constant_time_equals
@@ -203,15 +206,6 @@ def endpoints_for_reindex(
     return queryset
 
 
-def endpoints_by_health() -> dict[str, int]:
-    """How many endpoints are in each health state (DELETED: no URL), every state present: two counts."""
-    by_health = {choice: 0 for choice in EndpointHealth.values}
-    by_health[EndpointHealth.DELETED] = Endpoint.objects.filter(url__isnull=True).count()
-    for row in Endpoint.objects.filter(url__isnull=False).values("health").annotate(n=Count("id")).order_by():
-        by_health[row["health"]] = row["n"]
-    return by_health
-
-
 HOUSEKEEPING_TASKS = (
     "endpoints.sweep_endpoint_indexes",
     "endpoints.recurring_endpoint_indexing",
@@ -331,3 +325,41 @@ def environments_with_old_key_counts(queryset: QuerySet[RuntimeEnvironment]) -> 
             filter=Q(endpoints__url__isnull=False, endpoints__answered_key_hash=F("previous_api_key_hash")),
         )
     )
+
+
+@dataclass(frozen=True)
+class WorkBacklog:
+    """Work of one kind that is due and not yet taken: what an autoscaler scales its workers on."""
+
+    kind: str  # "index" (runs PENDING and due) or "webhooks" (deliveries PENDING and due)
+    depth: int
+    oldest_due_at: datetime | None
+
+
+def work_backlogs(*, now: datetime | None = None) -> list[WorkBacklog]:
+    """Due index runs and due webhook deliveries: a count and the oldest due time each, one
+    aggregate over an index each (`endpointindex_status_updated`, `webhookdelivery_due`). A run or
+    delivery waiting out a retry's backoff is not due yet."""
+    now = now or timezone.now()
+    runs = EndpointIndex.objects.filter(status=IndexStatus.PENDING).filter(Q(run_at__isnull=True) | Q(run_at__lte=now))
+    deliveries = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    index = runs.aggregate(depth=Count("id"), oldest=Min(Coalesce("run_at", "created_at")))
+    webhooks = deliveries.aggregate(depth=Count("id"), oldest=Min(Coalesce("next_attempt_at", "created_at")))
+    return [
+        WorkBacklog("index", index["depth"], index["oldest"]),
+        WorkBacklog("webhooks", webhooks["depth"], webhooks["oldest"]),
+    ]
+
+
+def endpoints_by_health() -> dict[str, int]:
+    """How many endpoints are in each health state (every state, zeros included); soft-deleted
+    ones are DELETED whatever their stored health."""
+    counts = {state: 0 for state in EndpointHealth.values}
+    deleted = ExpressionWrapper(Q(url__isnull=True), output_field=BooleanField())
+    rows = Endpoint.objects.annotate(deleted=deleted).values("health", "deleted").annotate(n=Count("id")).order_by()
+    for row in rows:
+        state = EndpointHealth.DELETED if row["deleted"] else row["health"]
+        counts[state] = counts.get(state, 0) + row["n"]
+    return counts

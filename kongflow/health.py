@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from django_prometheus import exports
 
 from endpoints import metrics
-from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status
+from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status, work_backlogs
 from kongflow import metrics_auth
 from kongflow.celery import app
 
@@ -48,13 +48,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
-    """django-prometheus's /metrics (behind KONGFLOW_METRICS_TOKEN when set), with the housekeeping
-    and endpoint-health gauges read from the database first."""
+    """django-prometheus's /metrics (behind KONGFLOW_METRICS_TOKEN when set), with the gauges read
+    from the database first (housekeeping, work backlogs, endpoints by health)."""
     denied = metrics_auth.denied(request)
     if denied is not None:
         return denied
     _housekeeping()
-    _endpoint_health()
+    _database_gauges()
     exported: HttpResponse = exports.ExportToDjangoView(request)
     return exported
 
@@ -72,14 +72,20 @@ def _housekeeping() -> list[HousekeepingStatus] | None:
     return statuses
 
 
-def _endpoint_health() -> None:
+def _database_gauges() -> None:
     try:
-        counts = endpoints_by_health()
+        now = timezone.now()
+        backlogs = work_backlogs(now=now)
+        health = endpoints_by_health()
     except Exception:
-        logger.warning("health.endpoint_health_unavailable", exc_info=True)
+        logger.warning("health.gauges_unavailable", exc_info=True)
         return
-    for health, count in counts.items():
-        metrics.endpoints_health.labels(health).set(count)
+    for backlog in backlogs:
+        metrics.work_backlog_depth.labels(backlog.kind).set(backlog.depth)
+        age = (now - backlog.oldest_due_at).total_seconds() if backlog.oldest_due_at else 0.0
+        metrics.work_backlog_oldest_age.labels(backlog.kind).set(max(age, 0.0))
+    for state, count in health.items():
+        metrics.endpoints_health.labels(state).set(count)
 
 
 def _status_json(status: HousekeepingStatus) -> dict[str, Any]:

@@ -304,7 +304,8 @@ if _cache_url.startswith(("redis://", "rediss://")):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
-            "KEY_PREFIX": "kongflow",
+            # Deployments (or test runs) that share one Redis keep their counters apart by prefix.
+            "KEY_PREFIX": env.str("KONGFLOW_CACHE_KEY_PREFIX", default="kongflow"),
             # Fail fast: a throttle that cannot reach Redis lets the request through.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

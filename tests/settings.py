@@ -20,5 +20,7 @@ from kongflow.settings import *  # noqa: E402, F403
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_AUTOREFRESH = True
-# Throttle counters in memory (per process), cleared between tests by an autouse fixture.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kongflow-tests"}}
+# Throttle counters in memory (per process), cleared between tests by an autouse fixture; a process
+# a test starts with CACHE_URL (several hosts sharing a cache) uses that one.
+if not os.environ.get("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kongflow-tests"}}

@@ -207,3 +207,44 @@ def test_recurring_index_skips_recently_indexed_and_deleted_endpoints(prod_envir
     EndpointIndex.objects.filter(id=old.id).update(created_at=ago(minutes=11))
     assert endpoints_recurring_index() == [stale.id]
     assert not deleted.indexings.exists()
+
+
+@pytest.fixture
+def rabbitmq_app(monkeypatch):
+    """A Celery app on a RabbitMQ virtual host of the test's own, current for the services."""
+    from celery import Celery
+
+    from kongflow.celery import app as kongflow_app
+    from tests.support.shapes import rabbitmq_vhost
+
+    with rabbitmq_vhost() as broker_url:
+        monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
+        app = Celery("kongflow-test", set_as_current=False)
+        app.config_from_object("django.conf:settings", namespace="CELERY")
+        app.set_current()
+        try:
+            yield app
+        finally:
+            kongflow_app.set_current()
+
+
+def test_on_rabbitmq_a_message_is_resent_only_when_its_epochs_marker_queue_is_gone(endpoint, settings, rabbitmq_app):
+    """RabbitMQ keeps durable queues across restarts, not across a lost data directory: the epoch's
+    marker queue goes with it, and the runs sent in that epoch are sent again, once."""
+    from endpoints.services.indexing.dispatch import _marker
+
+    settings.KONGFLOW_SWEEP_PENDING_AFTER_SECONDS = 10
+    epoch = broker_epoch(cached=False)
+    assert epoch and epoch != "static"
+    queued = factories.EndpointIndexFactory(endpoint=endpoint, run_at=ago(minutes=30))
+    EndpointIndex.objects.filter(id=queued.id).update(dispatched_at=ago(minutes=30), dispatches=1, dispatch_epoch=epoch)
+    assert endpoint_indexes_sweep().redispatched == []  # its marker is there: the message is in a backlog
+
+    with rabbitmq_app.connection_for_write() as connection:
+        channel = connection.channel()
+        channel.queue_delete(_marker(epoch))  # what a broker that lost its data directory looks like
+        channel.close()
+    assert endpoint_indexes_sweep().redispatched == [queued.id]
+    assert endpoint_indexes_sweep().redispatched == []
+    queued.refresh_from_db()
+    assert queued.dispatches == 2 and queued.dispatch_epoch not in (None, epoch)

@@ -12,7 +12,7 @@ docstring), `runs` (claim, perform, finish), `lease` (heartbeat of a STARTED run
 runs) and `housekeeping` (sweeper, purge, recurring index, and the record of their runs).
 """
 
-from .dispatch import PERFORM_TASK, broker_epoch, index_dispatch
+from .dispatch import PERFORM_TASK, broker_epoch, broker_epochs_gone, index_dispatch
 from .failures import IndexFailure
 from .housekeeping import (
     SweepResult,
@@ -33,6 +33,7 @@ __all__ = [
     "IndexPreview",
     "SweepResult",
     "broker_epoch",
+    "broker_epochs_gone",
     "endpoint_index_join_by_hook",
     "endpoint_index_preview",
     "endpoint_index_request",

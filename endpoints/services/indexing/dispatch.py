@@ -20,6 +20,13 @@ Design (why the sweeper cannot feed a backlog, yet lost messages are recovered):
   the broker itself (`SET NX`); a restarted Redis has no epoch, a new one is drawn, and the
   sweeper re-sends the PENDING runs whose message was sent in an older epoch. A Redis that keeps
   its data (appendonly) keeps its epoch, and nothing is re-sent.
+- RabbitMQ keeps durable queues and persistent messages (Celery's defaults) across a restart, but
+  not across a lost data directory (a new node, a container without its volume). There the epoch
+  is a durable, empty *marker queue* `<KONGFLOW_QUEUE_PREFIX>.epoch.<epoch>`: a process adopts the
+  epoch the cache names when its marker exists, else declares a new one; a message was lost with
+  the broker when the marker of the epoch it was sent in is gone. Processes that do not share a
+  cache may each hold an epoch of their own: that is fine, since each epoch is checked on its own
+  (`broker_epochs_gone`); an unused marker expires after a week (`x-expires`).
 - Last resort (KONGFLOW_DISPATCH_LOST_AFTER_SECONDS, 2 h): a message neither claimed nor lost by
   a restart after that long is sent again; a backlog that long gets one extra message per run
   per period, never one per sweep.
@@ -30,9 +37,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from amqp.exceptions import NotFound  # type: ignore[import-untyped]  # py-amqp ships no types
 from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,7 +61,16 @@ _WAITING_SQL = (
     f"SELECT id FROM {EndpointIndex._meta.db_table} "  # noqa: S608 - model metadata and an enum value
     f"WHERE endpoint_id = %s AND status = '{IndexStatus.PENDING.value}' LIMIT 1"
 )
+_MARKER_EXPIRES_MS = 7 * 24 * 3600 * 1000  # an AMQP epoch's marker queue, unused for a week, goes
 _epoch_cache: tuple[float, str, str] | None = None  # (monotonic time, broker url, epoch)
+
+
+def _broker_kind(url: str) -> str:
+    if url.startswith(("redis://", "rediss://")):
+        return "redis"
+    if url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        return "amqp"
+    return "static"  # brokers that keep their messages on disk (the embedded filesystem one)
 
 
 def broker_epoch(*, cached: bool = True) -> str | None:
@@ -63,19 +84,83 @@ def broker_epoch(*, cached: bool = True) -> str | None:
     now = time.monotonic()
     if cached and _epoch_cache and _epoch_cache[1] == url and now - _epoch_cache[0] < _EPOCH_CACHE_SECONDS:
         return _epoch_cache[2]
-    if not url.startswith(("redis://", "rediss://")):
-        return "static"  # brokers that keep their messages on disk (the embedded filesystem one)
+    kind = _broker_kind(url)
+    if kind == "static":
+        return "static"
+    held = _epoch_cache[2] if _epoch_cache and _epoch_cache[1] == url else None
     try:
         with current_app.connection_for_write() as connection:
-            client = connection.default_channel.client
-            client.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
-            raw = client.get(EPOCH_KEY)
+            epoch = _redis_epoch(connection) if kind == "redis" else _amqp_epoch(connection, held)
     except Exception:
         logger.warning("endpoints.index.broker_epoch_unavailable", exc_info=True)
         return None
-    epoch = raw.decode() if isinstance(raw, bytes) else str(raw)
     _epoch_cache = (now, url, epoch)
     return epoch
+
+
+def broker_epochs_gone(epochs: Iterable[str | None]) -> set[str | None] | None:
+    """Which of these epochs (messages were sent in) the broker has lost since; None when the
+    broker cannot be reached. An unknown epoch (None) counts as lost."""
+    current = broker_epoch(cached=False)
+    if current is None:
+        return None
+    candidates = set(epochs)
+    if _broker_kind(str(current_app.conf.broker_url or "")) != "amqp":
+        return {epoch for epoch in candidates if epoch != current}
+    others = [epoch for epoch in candidates if epoch is not None and epoch != current]
+    try:
+        with current_app.connection_for_write() as connection:
+            gone = {epoch for epoch in others if not _marker_exists(connection, epoch)}
+    except Exception:
+        logger.warning("endpoints.index.broker_epoch_unavailable", exc_info=True)
+        return None
+    return gone | ({None} if None in candidates else set())
+
+
+def _redis_epoch(connection: Any) -> str:
+    client = connection.default_channel.client
+    client.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+    raw = client.get(EPOCH_KEY)
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _amqp_epoch(connection: Any, held: str | None) -> str:
+    """This process's epoch if its marker is still there, else the cache's, else a new one."""
+    shared = cache.get(EPOCH_KEY)
+    for candidate in dict.fromkeys(epoch for epoch in (held, shared) if epoch):
+        if _marker_exists(connection, candidate):
+            _declare_marker(connection, candidate)  # renews its x-expires
+            return candidate
+    epoch = secrets.token_hex(8)
+    _declare_marker(connection, epoch)
+    cache.set(EPOCH_KEY, epoch, timeout=None)
+    return epoch
+
+
+def _marker(epoch: str) -> str:
+    return f"{settings.KONGFLOW_QUEUE_PREFIX}.epoch.{epoch}"
+
+
+def _marker_exists(connection: Any, epoch: str) -> bool:
+    # A passive declare of a missing queue closes its channel: a channel of its own each time.
+    channel = connection.channel()
+    try:
+        channel.queue_declare(queue=_marker(epoch), passive=True)
+    except NotFound:
+        return False
+    finally:
+        channel.close()
+    return True
+
+
+def _declare_marker(connection: Any, epoch: str) -> None:
+    channel = connection.channel()
+    try:
+        channel.queue_declare(
+            queue=_marker(epoch), durable=True, auto_delete=False, arguments={"x-expires": _MARKER_EXPIRES_MS}
+        )
+    finally:
+        channel.close()
 
 
 def index_dispatch(*, index_id: str) -> bool:

@@ -26,7 +26,7 @@ from endpoints.models import (
 from endpoints.services.events.recording import record_index_failed
 from endpoints.services.health import endpoint_health_record
 
-from .dispatch import broker_epoch, dispatch_waiting, index_dispatch
+from .dispatch import broker_epochs_gone, dispatch_waiting, index_dispatch
 from .requests import endpoint_index_request
 from .retry import MIN_ATTEMPTS_AFTER_WORKER_LOSS
 from .runs import fenced_queryset, requeue
@@ -81,10 +81,14 @@ def _runs_needing_a_message(now: datetime, limit: int) -> list[str]:
 
     lost_cutoff = now - timedelta(seconds=settings.KONGFLOW_DISPATCH_LOST_AFTER_SECONDS)
     lost = Q(dispatched_at__lt=lost_cutoff) & (Q(run_at__isnull=True) | Q(run_at__lt=lost_cutoff))
-    epoch = broker_epoch(cached=False)
-    if epoch is not None:
-        # Sent on a broker that restarted since (it keeps nothing on disk): the message is gone.
-        lost |= Q(dispatched_at__lt=due) & ~Q(dispatch_epoch=epoch)
+    in_flight = pending.filter(dispatched_at__lt=due)
+    gone = broker_epochs_gone(in_flight.order_by().values_list("dispatch_epoch", flat=True).distinct())
+    if gone:
+        # Sent on a broker that lost its data since (a restart without persistence): the message is gone.
+        sent_in_gone = Q(dispatch_epoch__in=[epoch for epoch in gone if epoch is not None])
+        if None in gone:
+            sent_in_gone |= Q(dispatch_epoch__isnull=True)
+        lost |= Q(dispatched_at__lt=due) & sent_in_gone
     for row in pending.filter(dispatched_at__isnull=False).filter(lost).values("id", "dispatched_at")[:limit]:
         # Conditional on the value read, so that two sweepers do not both send it.
         if EndpointIndex.objects.filter(id=row["id"], dispatched_at=row["dispatched_at"]).update(dispatched_at=None):
