@@ -9,19 +9,10 @@ version carries seven. Dropping them took a first index of 500 jobs from ~215 to
 
 from django.db import migrations
 
-
-def drop_pattern_ops_indexes(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename LIKE 'endpoints\\_%' AND indexdef LIKE '%_pattern_ops)'"
-        )
-        names = [name for (name,) in cursor.fetchall()]
-        for name in names:
-            cursor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+from ._pattern_ops import DROP_PATTERN_OPS
 
 
 class Migration(migrations.Migration):
     dependencies = [("endpoints", "0007_index_body_hash")]
 
-    operations = [migrations.RunPython(drop_pattern_ops_indexes, migrations.RunPython.noop, elidable=True)]
+    operations = [DROP_PATTERN_OPS]

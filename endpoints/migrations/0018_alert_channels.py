@@ -7,6 +7,8 @@ import endpoints.ids
 import endpoints.models.fields
 from django.db import migrations, models
 
+from ._pattern_ops import DROP_PATTERN_OPS
+
 
 class Migration(migrations.Migration):
 
@@ -71,4 +73,5 @@ class Migration(migrations.Migration):
             model_name='alertnotification',
             constraint=models.UniqueConstraint(fields=('channel', 'endpoint', 'transition', 'streak'), name='alertnotification_once'),
         ),
+        DROP_PATTERN_OPS,
     ]
