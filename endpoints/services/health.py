@@ -65,7 +65,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     # endpoint hold; FOR UPDATE would queue behind those and deadlock with concurrent registrations.
     endpoint = (
         Endpoint.objects.select_for_update(no_key=True)
-        .only("id", "url", "health", "consecutive_failures", "failing_since", "last_success_at")
+        .only("id", "url", "health", "health_since", "consecutive_failures", "failing_since", "last_success_at")
         .filter(id=endpoint_id)
         .first()
     )
@@ -78,6 +78,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     state = health_next(current=current, status=status, at=at)
     Endpoint.objects.filter(id=endpoint_id).update(
         health=state.health,
+        health_since=endpoint.health_since if state.health == endpoint.health else at,
         consecutive_failures=state.consecutive_failures,
         failing_since=state.failing_since,
         last_success_at=state.last_success_at,
@@ -94,6 +95,7 @@ def _success_sql() -> str:
     # The sub-select locks the row (see above) and keeps its values from before the UPDATE.
     return (
         f"UPDATE {table} AS e SET health = %(health)s, consecutive_failures = 0, failing_since = NULL, "  # noqa: S608
+        "health_since = CASE WHEN old.health = %(healthy)s THEN e.health_since ELSE %(at)s END, "
         "last_success_at = %(at)s, last_index_status = %(status)s, last_index_at = %(at)s "
         f"FROM (SELECT id, health, url FROM {table} WHERE id = %(id)s FOR NO KEY UPDATE) AS old "
         "WHERE e.id = old.id RETURNING old.health, old.url IS NULL"
@@ -105,6 +107,7 @@ def _record_success(*, endpoint_id: str, at: datetime) -> HealthTransition | Non
     params: dict[str, Any] = {
         "id": endpoint_id,
         "health": EndpointHealth.HEALTHY.value,
+        "healthy": EndpointHealth.HEALTHY.value,  # a parameter of its own: its type is deduced apart
         "status": IndexStatus.SUCCESS.value,
         "at": at,
     }
