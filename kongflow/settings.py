@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A dry run's outcome: the two final statuses of a run.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "endpoints.models.IndexStatus", "PlanStatusEnum": ["SUCCESS", "FAILURE"]},
 }
 
 # --- HTTPS and browser policies (docs/security.md) ----------------------------------------------

@@ -60,7 +60,12 @@ STATS = {
     [
         (IndexStatus.PENDING, {}, {}),
         (IndexStatus.STARTED, {}, {}),
-        (IndexStatus.SUCCESS, {"stats": STATS}, {"stats": STATS}),
+        (IndexStatus.SUCCESS, {"stats": STATS}, {"stats": STATS, "diff": None}),
+        (
+            IndexStatus.SUCCESS,
+            {"stats": STATS, "diff": {"jobs": {"added": ["b"], "removed": ["a"], "changed": {"c": ["version"]}}}},
+            {"stats": STATS, "diff": {"added": ["b"], "removed": ["a"], "changed": ["c"]}},
+        ),
         (
             IndexStatus.FAILURE,
             {"error": {"code": "TIMEOUT", "message": "m", "hint": "h"}},

@@ -78,7 +78,7 @@ def test_a_clean_run_has_no_warnings_and_the_poll_answer_keeps_the_v2_shape(serv
     index = run(factories.EndpointFactory(environment=environment, url=url))
     assert index.status == IndexStatus.SUCCESS and index.warnings == []
     body = client.get(f"/api/v1/endpointindex/{index.id}", HTTP_AUTHORIZATION=f"Bearer {environment.api_key}").json()
-    assert set(body) == {"status", "updatedAt", "stats"}
+    assert set(body) == {"status", "updatedAt", "stats", "diff"}  # diff: a Kongflow addition
 
 
 def test_every_other_silent_drop_has_a_code(server, db):

@@ -13,6 +13,13 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
         "/api/v1/endpointindex/{index_id}:",
         "/api/v1/whoami:",
         "/api/v1/endpoints/{environment_id}/{endpoint_slug}/index/{hook_identifier}:",
+        "/api/v1/endpoints/{endpoint_slug}:",
+        "/api/v1/endpoints/{endpoint_slug}/indexes:",
+        "/api/v1/endpoints/{endpoint_slug}/jobs:",
+        "/api/v1/endpoints/{endpoint_slug}/sources:",
+        "/api/v1/endpoints/{endpoint_slug}/triggers:",
+        "/api/v1/endpoints/{endpoint_slug}/schedules:",
+        "/api/v1/endpoints/{endpoint_slug}/plan:",
     ):
         assert path in schema
     assert "scheme: bearer" in schema

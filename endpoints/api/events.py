@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -11,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from endpoints.api.serializers import EndpointUrlField, ErrorOutput, JsDateTimeField, StrictCharField
+from endpoints.api.serializers import EndpointUrlField, ErrorOutput, JsDateTimeField, QueryInput, StrictCharField
 from endpoints.api.views import UNAUTHORIZED, EnvironmentAPIView
 from endpoints.models import RuntimeEnvironment, WebhookSubscription
 from endpoints.services import events
@@ -19,15 +17,9 @@ from endpoints.utils import js_iso
 
 
 # --- input ------------------------------------------------------------------------------------
-class RegistryEventsQuery(serializers.Serializer):
+class RegistryEventsQuery(QueryInput):
     after = serializers.IntegerField(min_value=0, default=0, help_text="Return events with a greater sequence.")
     limit = serializers.IntegerField(min_value=1, default=100, help_text="Page size (capped by the server).")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(f"Unknown query parameter(s): {', '.join(unknown) or '(empty name)'}")
-        return attrs
 
     def validate_limit(self, value: int) -> int:
         return min(value, int(settings.KONGFLOW_REGISTRY_EVENTS_PAGE_MAX))

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from endpointapi.guard import InvalidUrl, parse_url
 from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, EnvironmentType, IndexSource, IndexStatus
+from endpoints.services.diff import jobs_diff_summary
 from endpoints.utils import js_iso, unstorable_path
 
 
@@ -81,6 +82,20 @@ class EndpointUrlField(StrictCharField):
         except InvalidUrl as exc:
             self.fail("credentials" if "credentials" in str(exc) else "invalid")
         return url
+
+
+class QueryInput(serializers.Serializer):
+    """Query parameters: an unknown name is a 400 (a misspelt filter must not list everything), and
+    so is an empty value (DRF would take `?health=` for no filter at all)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown query parameter(s): {', '.join(unknown) or '(empty name)'}")
+        blank = [name for name in self.initial_data if self.initial_data.get(name) == ""]
+        if blank:
+            raise serializers.ValidationError({name: "This field may not be blank." for name in sorted(blank)})
+        return attrs
 
 
 class EndpointRegisterInput(serializers.Serializer):
@@ -234,13 +249,26 @@ class EndpointOutput(serializers.Serializer):
         return EndpointIndexOutput(self.context["index"]).data
 
 
+class IndexDiffOutput(serializers.Serializer):
+    """The job ids a run added, removed and changed against the previous SUCCESS."""
+
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(child=serializers.CharField())
+
+
 class IndexStatusOutput(serializers.Serializer):
-    """The CLI's poll shape (§3.5): ``stats`` on SUCCESS, ``error`` on FAILURE; ``warnings`` (a
-    Kongflow addition, which the CLI's schema ignores) on a SUCCESS that ignored something."""
+    """The CLI's poll shape (§3.5): ``stats`` and ``diff`` on SUCCESS, ``error`` on FAILURE;
+    ``warnings`` (a Kongflow addition, which the CLI's schema ignores) on a SUCCESS that ignored something."""
 
     status = serializers.ChoiceField(choices=_STATUSES)
     updatedAt = JsDateTimeField(source="updated_at")
     stats = IndexStatsOutput(required=False)
+    diff = IndexDiffOutput(
+        required=False,
+        allow_null=True,
+        help_text="Kongflow addition (SUCCESS only); null for runs recorded without one.",
+    )
     error = IndexErrorOutput(required=False)
     warnings = IndexWarningsField(required=False)
 
@@ -248,6 +276,7 @@ class IndexStatusOutput(serializers.Serializer):
         body: dict[str, Any] = {"status": instance.status, "updatedAt": js_iso(instance.updated_at)}
         if instance.status == IndexStatus.SUCCESS:
             body["stats"] = IndexStatsOutput(instance.stats).data if instance.stats else {}
+            body["diff"] = jobs_diff_summary(instance.diff)
             if instance.warnings:
                 body["warnings"] = instance.warnings
         elif instance.status == IndexStatus.FAILURE:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -45,6 +47,8 @@ class Endpoint(TimestampedModel):
     health = models.CharField(max_length=20, choices=EndpointHealth.choices, default=EndpointHealth.NEVER_INDEXED)
     consecutive_failures = models.PositiveIntegerField(default=0)
     failing_since = models.DateTimeField(null=True, blank=True)
+    # When `health` last changed (NULL: never indexed, since `created_at`).
+    health_since = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_index_status = models.CharField(max_length=10, null=True, blank=True)
     last_index_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +79,13 @@ class Endpoint(TimestampedModel):
     def health_state(self) -> str:
         """The stored health, or DELETED for a soft-deleted endpoint."""
         return EndpointHealth.DELETED if self.url is None else self.health
+
+    @property
+    def health_state_since(self) -> datetime:
+        """Since when `health_state` holds."""
+        if self.url is None and self.deleted_at is not None:
+            return self.deleted_at
+        return self.health_since or self.created_at
 
 
 class IndexSource(models.TextChoices):

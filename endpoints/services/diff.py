@@ -125,3 +125,15 @@ def document_diff(previous: dict[str, Any] | None, current: dict[str, Any]) -> d
         after = _index(current.get(collection), key_name)
         result[collection] = _collection_diff(before, after)
     return result
+
+
+def jobs_diff_summary(diff: dict[str, Any] | None) -> dict[str, list[str]] | None:
+    """The job ids a stored diff added, removed and changed (what a deploy changed), or None."""
+    if diff is None:
+        return None
+    jobs = diff.get("jobs") or {}
+    return {
+        "added": list(jobs.get("added") or []),
+        "removed": list(jobs.get("removed") or []),
+        "changed": sorted(jobs.get("changed") or {}),
+    }

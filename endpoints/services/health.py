@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from endpoints.db import server_binding_cursor
 from endpoints.models import Endpoint, EndpointHealth, EnvironmentType, IndexStatus
@@ -107,7 +108,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     endpoint = (
         Endpoint.objects.select_for_update(no_key=True, of=("self",))
         .select_related("environment")
-        .only(*_STATE_FIELDS, "url", "environment__type")
+        .only(*_STATE_FIELDS, "url", "health_since", "environment__type")
         .filter(id=endpoint_id)
         .first()
     )
@@ -119,6 +120,7 @@ def endpoint_health_record(*, endpoint_id: str, status: str, at: datetime) -> He
     state = health_next(current=current, status=status, at=at, can_disable=can_disable)
     Endpoint.objects.filter(id=endpoint_id).update(
         health=state.health,
+        health_since=endpoint.health_since if state.health == endpoint.health else at,
         consecutive_failures=state.consecutive_failures,
         failing_since=state.failing_since,
         last_success_at=state.last_success_at,
@@ -145,7 +147,8 @@ def _success_sql() -> str:
     # The sub-select locks the row (see above) and keeps its values from before the UPDATE.
     return (
         f"UPDATE {table} AS e SET health = %(health)s, consecutive_failures = 0, failing_since = NULL, "  # noqa: S608
-        "disabled_at = NULL, last_success_at = %(at)s, last_index_status = %(status)s, last_index_at = %(at)s "
+        "disabled_at = NULL, health_since = CASE WHEN old.health = %(healthy)s THEN e.health_since ELSE %(at)s END, "
+        "last_success_at = %(at)s, last_index_status = %(status)s, last_index_at = %(at)s "
         f"FROM (SELECT id, health, url, consecutive_failures FROM {table} WHERE id = %(id)s FOR NO KEY UPDATE) AS old "
         "WHERE e.id = old.id RETURNING old.health, old.url IS NULL, old.consecutive_failures"
     )
@@ -156,6 +159,7 @@ def _record_success(*, endpoint_id: str, at: datetime) -> HealthTransition | Non
     params: dict[str, Any] = {
         "id": endpoint_id,
         "health": EndpointHealth.HEALTHY.value,
+        "healthy": EndpointHealth.HEALTHY.value,  # a parameter of its own: its type is deduced apart
         "status": IndexStatus.SUCCESS.value,
         "at": at,
     }
@@ -188,7 +192,7 @@ def endpoint_enable(*, endpoint: Endpoint, by: str, reason: str | None = None) -
             return False
         ended_streak, url, failing_since = row
         Endpoint.objects.filter(id=endpoint.id).update(
-            health=EndpointHealth.FAILING, consecutive_failures=0, disabled_at=None
+            health=EndpointHealth.FAILING, health_since=timezone.now(), consecutive_failures=0, disabled_at=None
         )
         endpoint.health, endpoint.consecutive_failures, endpoint.disabled_at = EndpointHealth.FAILING, 0, None
         transition = HealthTransition(
