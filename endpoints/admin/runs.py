@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from endpoints.console import runs_light
 from endpoints.models import EndpointIndex, IndexStatus
 
+from .paginator import CappedPaginator
 from .widgets import age, badge, diff_table, duration, error_block, exchange_block, pretty_json
 
 
@@ -32,6 +33,8 @@ else:
 
 
 class ReadOnlyAdmin(ModelAdminBase):
+    paginator = CappedPaginator
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
