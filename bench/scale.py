@@ -409,6 +409,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the last size's database.")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Only time the pages, on the database a previous --keep left (one size): e.g. with an older checkout.",
+    )
+    parser.add_argument(
         "--compare-before",
         metavar="MIGRATION",
         help="Also time the pages with the endpoints schema migrated back to this migration (e.g. 0016_webhook_slots).",
@@ -424,7 +429,10 @@ def main() -> None:
     from endpoints.services.events import registry_events_purge
     from endpoints.services.indexing import endpoint_indexes_purge
 
-    for number, size in enumerate(sizes, 1):
+    if args.reuse:
+        bench_pages(sizes[0], args.requests)
+        sizes = sizes[:1]
+    for number, size in enumerate([] if args.reuse else sizes, 1):
         print(f"{size} endpoints", flush=True)
         connections.close_all()
         recreate_database()

@@ -9,6 +9,7 @@ CAP // per_page pages, and filters narrow it.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 CAP = 10_000
@@ -18,4 +19,7 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The number of rows, or CAP when there are more."""
-        return min(self.object_list[: CAP + 1].count(), CAP)
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            return min(len(rows), CAP)
+        return min(rows[: CAP + 1].count(), CAP)

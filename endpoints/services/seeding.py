@@ -457,7 +457,7 @@ class _Seeder:
             },
         }
         text = json.dumps(document, separators=(",", ":"))
-        added = {c: {"added": [], "removed": [], "changed": {}} for c in COLLECTIONS}
+        added: dict[str, dict[str, Any]] = {c: {"added": [], "removed": [], "changed": {}} for c in COLLECTIONS}
         added["jobs"]["added"] = slugs
         return _App(
             job_ids=job_ids,
@@ -554,7 +554,9 @@ class _Seeder:
     def statuses(self, health: str) -> list[str]:
         if health == EndpointHealth.NEVER_INDEXED or not self.runs:
             return []
-        runs = [IndexStatus.FAILURE if self.rng.random() < 0.03 else IndexStatus.SUCCESS for _ in range(self.runs)]
+        runs: list[str] = [
+            IndexStatus.FAILURE if self.rng.random() < 0.03 else IndexStatus.SUCCESS for _ in range(self.runs)
+        ]
         runs[-1] = IndexStatus.SUCCESS
         if health == EndpointHealth.DEGRADED:
             runs[-1] = IndexStatus.FAILURE
