@@ -149,7 +149,8 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     recent = EndpointIndex.objects.filter(created_at__gte=since)
     by_status = {choice: 0 for choice in IndexStatus.values}
     by_source = {choice: 0 for choice in IndexSource.values}
-    for status, source, n in recent.values_list("status", "source").annotate(n=Count("id")).order_by():
+    # COUNT(*), not COUNT(id): the covering index has no id, and COUNT(id) would read every row.
+    for status, source, n in recent.values_list("status", "source").annotate(n=Count("*")).order_by():
         by_status[status] = by_status.get(status, 0) + n
         by_source[source] = by_source.get(source, 0) + n
 

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [("endpoints", "0016_webhook_slots")]
 
     operations = [
-        AddIndexConcurrently(model_name="endpoint", index=models.Index(fields=["slug"], name="endpoint_slug")),
+        AddIndexConcurrently(model_name="endpoint", index=models.Index(fields=["slug", "-id"], name="endpoint_slug")),
         AddIndexConcurrently(
             model_name="endpointindex",
             index=models.Index(

@@ -63,8 +63,8 @@ class Endpoint(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["health"], name="endpoint_health"),
-            # The console's list is ordered by slug (bench/scale.py).
-            models.Index(fields=["slug"], name="endpoint_slug"),
+            # The console's list order (slug, then the admin's -pk): many endpoints share a slug.
+            models.Index(fields=["slug", "-id"], name="endpoint_slug"),
         ]
 
     def __str__(self) -> str:
