@@ -1,7 +1,10 @@
 """Fill a database with a realistic fleet and its history, fast (`manage.py seedscale`).
 
-Rows go into the real tables with COPY (psycopg's `cursor.copy`), tenant chunk by tenant chunk, one
-transaction each: organizations with a project and PRODUCTION / STAGING / DEVELOPMENT environments,
+Rows go into the real tables with COPY (psycopg's `cursor.copy`), one transaction per chunk: first
+the tenants with their registries, then the history run by run across the fleet, oldest first (ids
+follow time, so inserts land near the end of each index, as in production).
+
+What it writes: organizations with a project and PRODUCTION / STAGING / DEVELOPMENT environments,
 endpoints with a health mix (failing, degraded, never indexed, deleted), their jobs and versions
 (some with an older DISABLED version), `latest` aliases, examples, integration links and
 dispatchers, index runs over the last `days` (SUCCESS runs carry their document, stats and diff;
