@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -117,15 +118,9 @@ def endpoint_recent_runs(*, endpoint_id: str, limit: int = 10) -> list[EndpointI
 class HourBucket:
     start: datetime
     counts: dict[str, int] = field(default_factory=dict)
-    durations: list[float] = field(default_factory=list)
-
-    @property
-    def p50(self) -> float | None:
-        return percentile(self.durations, 50)
-
-    @property
-    def p95(self) -> float | None:
-        return percentile(self.durations, 95)
+    #: Nearest-rank p50 and p95 of the durations (seconds) of the hour's finished runs.
+    p50: float | None = None
+    p95: float | None = None
 
 
 @dataclass
@@ -141,16 +136,7 @@ class Overview:
     housekeeping: list[HousekeepingStatus]
 
 
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile (no interpolation); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
-def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Overview:
+def overview_get(*, now: datetime | None = None) -> Overview:
     """Everything on the overview page, in a handful of aggregate queries."""
     now = now or timezone.now()
     since = now - timedelta(hours=24)
@@ -160,7 +146,8 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
     recent = EndpointIndex.objects.filter(created_at__gte=since)
     by_status = {choice: 0 for choice in IndexStatus.values}
     by_source = {choice: 0 for choice in IndexSource.values}
-    for status, source, n in recent.values_list("status", "source").annotate(n=Count("id")).order_by():
+    # COUNT(*), not COUNT(id): the covering index has no id, and COUNT(id) would read every row.
+    for status, source, n in recent.values_list("status", "source").annotate(n=Count("*")).order_by():
         by_status[status] = by_status.get(status, 0) + n
         by_source[source] = by_source.get(source, 0) + n
 
@@ -175,19 +162,12 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
 
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     hours = [HourBucket(start=start + timedelta(hours=h)) for h in range(24)]
-    rows = (
-        EndpointIndex.objects.filter(created_at__gte=start)
-        .values_list("created_at", "status", "started_at", "finished_at")
-        .order_by()[:max_runs]
-    )
-    for created_at, status, started_at, finished_at in rows:
-        slot = int((created_at - start).total_seconds() // 3600)
-        if not 0 <= slot < 24:
-            continue
-        bucket = hours[slot]
-        bucket.counts[status] = bucket.counts.get(status, 0) + 1
-        if started_at and finished_at and status in (IndexStatus.SUCCESS, IndexStatus.FAILURE):
-            bucket.durations.append((finished_at - started_at).total_seconds())
+    for slot, status, n, p50, p95 in _runs_per_hour(start):
+        if 0 <= slot < 24:
+            if status is None:
+                hours[slot].p50, hours[slot].p95 = p50, p95
+            else:
+                hours[slot].counts[status] = n
 
     return Overview(
         now=now,
@@ -200,6 +180,31 @@ def overview_get(*, now: datetime | None = None, max_runs: int = 50_000) -> Over
         hours=hours,
         housekeeping=housekeeping_last_runs(),
     )
+
+
+def _runs_per_hour(start: datetime) -> list[tuple[int, str | None, int, float | None, float | None]]:
+    """Runs created since `start` by hour (0-23) and status: (hour, status, runs, None, None), and by
+    hour alone: (hour, None, runs, p50, p95), the nearest-rank percentiles of the durations (seconds)
+    of its finished runs. Aggregated by the database in one index-only scan of
+    `endpointindex_created`, which carries these columns, instead of a row per run sent to Python."""
+    runs = connection.ops.quote_name(EndpointIndex._meta.db_table)
+    final = f"status IN ('{IndexStatus.SUCCESS.value}', '{IndexStatus.FAILURE.value}')"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT slot, status, count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds), "  # noqa: S608
+            "percentile_disc(0.95) WITHIN GROUP (ORDER BY seconds) FROM ("
+            "SELECT floor(extract(epoch FROM created_at - %(start)s) / 3600)::int AS slot, status, "
+            f"CASE WHEN {final} THEN extract(epoch FROM finished_at - started_at) END AS seconds "
+            f"FROM {runs} WHERE created_at >= %(start)s) AS hourly "
+            "GROUP BY GROUPING SETS ((slot, status), (slot))",
+            {"start": start},
+        )
+        rows = cursor.fetchall()
+    return [(slot, status, n, _float(p50), _float(p95)) for slot, status, n, p50, p95 in rows]
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def housekeeping_last_runs() -> list[HousekeepingStatus]:

@@ -34,6 +34,7 @@ from endpoints.services.lifecycle import (
 from endpoints.services.registration import endpoints_soft_delete
 
 from .add_endpoint import add_endpoint_view
+from .paginator import CappedPaginator
 from .widgets import age, badge, diff_table, health_badge
 
 RECENT_RUNS = 10
@@ -82,6 +83,7 @@ class EndpointAdmin(EndpointAdminBase):
     search_fields = ("slug", "url")
     list_per_page = 50
     show_full_result_count = False
+    paginator = CappedPaginator
     ordering = ("slug",)
     change_form_template = "admin/endpoints/endpoint/change_form.html"
     actions = ("reindex", "enable", "probe", "soft_delete", "restore")

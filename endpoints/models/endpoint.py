@@ -70,7 +70,11 @@ class Endpoint(TimestampedModel):
                 fields=["id", "environment", "organization", "project"], name="endpoint_id_scope_unique"
             ),
         ]
-        indexes = [models.Index(fields=["health"], name="endpoint_health")]
+        indexes = [
+            models.Index(fields=["health"], name="endpoint_health"),
+            # The console's list order (slug, then the admin's -pk): many endpoints share a slug.
+            models.Index(fields=["slug", "-id"], name="endpoint_slug"),
+        ]
 
     def __str__(self) -> str:
         return self.slug
@@ -159,7 +163,19 @@ class EndpointIndex(TimestampedModel):
         indexes = [
             models.Index(fields=["endpoint", "-created_at"], name="endpointindex_endpoint_recent"),
             models.Index(fields=["status", "updated_at"], name="endpointindex_status_updated"),
-            models.Index(fields=["created_at"], name="endpointindex_created"),
+            # Carries what the overview aggregates (runs per hour, status and source; durations), so
+            # that it reads this index alone; the purge finds its candidates here too (bench/scale.py).
+            models.Index(
+                fields=["created_at"],
+                include=["status", "source", "started_at", "finished_at"],
+                name="endpointindex_created_covering",
+            ),
+            # The overview's latest failures.
+            models.Index(
+                fields=["-finished_at", "-created_at"],
+                condition=Q(status="FAILURE"),
+                name="endpointindex_failures",
+            ),
         ]
 
     def __str__(self) -> str:
