@@ -521,6 +521,8 @@ class _Seeder:
             "url_before_delete",
             "answered_key_hash",
             "answered_key_since",
+            "health_since",
+            "disabled_at",
         ).add(
             endpoint_id,
             self.start,
@@ -547,6 +549,8 @@ class _Seeder:
             url if deleted else None,
             env["key_hash"],
             self.start,
+            times[-1] if times else None,
+            None,
         )
         if statuses:
             self.registry(org, env, app, endpoint_id)
@@ -696,6 +700,7 @@ class _Seeder:
             "dispatches",
             "dispatch_epoch",
             "exchange",
+            "warnings",
         )
         status, created = history.statuses[run], datetime.fromtimestamp(history.times[run], tz=UTC)
         run_id = new_ids(1, seconds=history.times[run])[0]
@@ -734,6 +739,7 @@ class _Seeder:
             1 if ok else 7,
             "seed",
             None if ok else _exchange(code),
+            Raw("[]"),
         )
         self.registry_events(history, run, run_id, created)
 
