@@ -163,6 +163,7 @@ class RawServer:
     connections: int = 0
     bytes_sent: int = 0
     threads: list[threading.Thread] = field(default_factory=list)
+    open: list[socket.socket] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -189,6 +190,7 @@ class RawServer:
             except (TimeoutError, OSError):
                 continue
             self.connections += 1
+            self.open.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -200,6 +202,9 @@ class RawServer:
 
     def close(self) -> None:
         self.stop.set()
+        for conn in self.open:  # a handler blocked reading a kept-alive connection returns at once
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         for thread in self.threads:
             thread.join(timeout=2)
         self.sock.close()
