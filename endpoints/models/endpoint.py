@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .base import TimestampedModel
 from .tenancy import Organization, Project, RuntimeEnvironment
@@ -52,6 +53,10 @@ class Endpoint(TimestampedModel):
     # it tells which endpoints still answer only to the previous key. `since`: first seen with it.
     answered_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     answered_key_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the recurring index next looks at this endpoint: its slot (see
+    # endpoints.services.indexing.recurring). New endpoints are due at once, and the first tick
+    # places them; NULL: never (not PRODUCTION or STAGING, or deleted; registering again resets it).
+    recurring_index_at = models.DateTimeField(null=True, blank=True, default=timezone.now, editable=False)
 
     class Meta:
         constraints = [
@@ -61,7 +66,15 @@ class Endpoint(TimestampedModel):
                 fields=["id", "environment", "organization", "project"], name="endpoint_id_scope_unique"
             ),
         ]
-        indexes = [models.Index(fields=["health"], name="endpoint_health")]
+        indexes = [
+            models.Index(fields=["health"], name="endpoint_health"),
+            # The recurring index's tick reads the first due endpoints in this order.
+            models.Index(
+                fields=["recurring_index_at"],
+                name="endpoint_recurring_due",
+                condition=Q(recurring_index_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.slug
@@ -164,6 +177,10 @@ class HousekeepingRun(models.Model):
     last_finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(null=True, blank=True)
     runs = models.PositiveIntegerField(default=0)
+    # When the beat that sent the last run fired it: one run per beat interval, however many beats
+    # fire (see `housekeeping_claim`). `skipped` counts the messages that found theirs taken.
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.task
