@@ -32,24 +32,28 @@ def probe_endpoint(*, endpoint_id: str) -> None:
     probing.endpoint_probe(endpoint_id=endpoint_id)
 
 
+# Housekeeping tasks take `fired_at` and `every` from beat (kongflow.beat.Scheduler): they run once
+# per beat interval however many beats send them (indexing.housekeeping_claim).
 SWEEP_TASK = "endpoints.sweep_endpoint_indexes"
 RECURRING_TASK = "endpoints.recurring_endpoint_indexing"
 PURGE_TASK = "endpoints.purge_old_endpoint_indexes"
 
 
 @shared_task(name=SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def sweep_endpoint_indexes() -> None:
-    indexing.housekeeping_record(task=SWEEP_TASK, work=indexing.endpoint_indexes_sweep)
+def sweep_endpoint_indexes(fired_at: str | None = None, every: float | None = None) -> None:
+    indexing.housekeeping_record(task=SWEEP_TASK, work=indexing.endpoint_indexes_sweep, fired_at=fired_at, every=every)
 
 
 @shared_task(name=RECURRING_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def recurring_endpoint_indexing() -> None:
-    indexing.housekeeping_record(task=RECURRING_TASK, work=indexing.endpoints_recurring_index)
+def recurring_endpoint_indexing(fired_at: str | None = None, every: float | None = None) -> None:
+    indexing.housekeeping_record(
+        task=RECURRING_TASK, work=indexing.endpoints_recurring_index, fired_at=fired_at, every=every
+    )
 
 
 @shared_task(name=PURGE_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def purge_old_endpoint_indexes() -> None:
-    indexing.housekeeping_record(task=PURGE_TASK, work=indexing.endpoint_indexes_purge)
+def purge_old_endpoint_indexes(fired_at: str | None = None, every: float | None = None) -> None:
+    indexing.housekeeping_record(task=PURGE_TASK, work=indexing.endpoint_indexes_purge, fired_at=fired_at, every=every)
 
 
 WEBHOOK_SWEEP_TASK = "endpoints.sweep_webhook_deliveries"
@@ -63,14 +67,18 @@ def deliver_webhooks(*, subscription_id: str) -> None:
 
 
 @shared_task(name=WEBHOOK_SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def sweep_webhook_deliveries() -> None:
+def sweep_webhook_deliveries(fired_at: str | None = None, every: float | None = None) -> None:
     """Re-queue subscriptions with due deliveries (retries, lost dispatches, dead workers)."""
-    indexing.housekeeping_record(task=WEBHOOK_SWEEP_TASK, work=events.webhook_deliveries_sweep)
+    indexing.housekeeping_record(
+        task=WEBHOOK_SWEEP_TASK, work=events.webhook_deliveries_sweep, fired_at=fired_at, every=every
+    )
 
 
 @shared_task(name=EVENTS_PURGE_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def purge_old_registry_events() -> None:
-    indexing.housekeeping_record(task=EVENTS_PURGE_TASK, work=events.registry_events_purge)
+def purge_old_registry_events(fired_at: str | None = None, every: float | None = None) -> None:
+    indexing.housekeeping_record(
+        task=EVENTS_PURGE_TASK, work=events.registry_events_purge, fired_at=fired_at, every=every
+    )
 
 
 @shared_task(name=environments.KEY_CHECK_TASK, acks_late=True, max_retries=0)
@@ -89,6 +97,8 @@ def send_alert(*, notification_id: str) -> None:
 
 
 @shared_task(name=ALERT_SWEEP_TASK, acks_late=True, max_retries=3, **DB_RETRY)
-def sweep_alert_notifications() -> None:
+def sweep_alert_notifications(fired_at: str | None = None, every: float | None = None) -> None:
     """Re-queue due alert notifications (retries, lost dispatches, dead workers)."""
-    indexing.housekeeping_record(task=ALERT_SWEEP_TASK, work=alerts.alert_notifications_sweep)
+    indexing.housekeeping_record(
+        task=ALERT_SWEEP_TASK, work=alerts.alert_notifications_sweep, fired_at=fired_at, every=every
+    )

@@ -1,15 +1,23 @@
-"""Celery beat's scheduler: the persistent one, with a schedule file that can always be opened.
+"""Celery beat's scheduler: the persistent one, with a schedule file that can always be opened,
+and messages that say when they were fired.
 
 The file only remembers when each entry last fired, so losing it costs at most one early run of
 each housekeeping task. Its folder is created when missing; when it cannot be (read-only
 checkout, another user's folder) the file goes to the temp folder instead of beat dying at start.
+
+Every message of an interval entry carries `fired_at` (now, ISO 8601) and `every` (the interval in
+seconds): the task claims that interval in the database and does nothing when another beat's
+message already did (endpoints.services.indexing.housekeeping_claim). So beat may run on several
+hosts at once, and housekeeping goes on while any one of them is up.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +46,13 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]  # celery is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["schedule_filename"] = usable_schedule_path(kwargs.get("schedule_filename") or "celerybeat-schedule")
         super().__init__(*args, **kwargs)
+
+    def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
+        every = getattr(entry.schedule, "run_every", None)
+        if not isinstance(every, timedelta):
+            return super().apply_async(entry, producer, advance, **kwargs)
+        if advance:  # the stored entry moves on; what is sent is a copy with this firing's kwargs
+            entry = self.reserve(entry)
+        fired = copy.copy(entry)
+        fired.kwargs = {**entry.kwargs, "fired_at": datetime.now(UTC).isoformat(), "every": every.total_seconds()}
+        return super().apply_async(fired, producer, False, **kwargs)

@@ -149,8 +149,9 @@ def test_the_recurring_index_skips_a_disabled_endpoint(endpoint, server, prod_en
     other = factories.EndpointFactory(environment=prod_environment, url=server.base + "/api/trigger")
     disabled(endpoint)
     settings.KONGFLOW_RECURRING_INDEX_MINUTES = 0  # every endpoint is due
-    requested = endpoints_recurring_index()
-    assert other.id in requested and endpoint.id not in requested
+    tick = endpoints_recurring_index()
+    assert other.id in tick.requested and endpoint.id not in tick.requested
+    assert tick.disabled == [endpoint.id]  # kept on its schedule, not indexed
     assert not EndpointIndex.objects.filter(endpoint=endpoint, status=IndexStatus.PENDING).exists()
 
 

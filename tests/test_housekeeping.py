@@ -1,16 +1,15 @@
-"""Sweeper (lost dispatches, dead workers), retention and the recurring index."""
+"""Sweeper (lost dispatches, dead workers) and retention (the recurring index: test_recurring_index)."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from endpoints.models import EndpointIndex, EnvironmentType, IndexStatus
+from endpoints.models import EndpointIndex, IndexStatus
 from endpoints.services.indexing import (
     broker_epoch,
     endpoint_indexes_purge,
     endpoint_indexes_sweep,
-    endpoints_recurring_index,
 )
 from tests import factories
 
@@ -182,31 +181,6 @@ def test_housekeeping_tasks_record_their_runs(prod_environment):
     later = timezone.now() + timedelta(seconds=2 * 15 + 61)  # past the index sweeper's allowance only
     overdue = [status.task for status in housekeeping_status(now=later) if status.overdue]
     assert tasks.SWEEP_TASK in overdue and tasks.PURGE_TASK not in overdue
-
-
-@pytest.mark.parametrize(
-    ("env_type", "due"),
-    [
-        (EnvironmentType.PRODUCTION, True),
-        (EnvironmentType.STAGING, True),
-        (EnvironmentType.DEVELOPMENT, False),
-        (EnvironmentType.PREVIEW, False),
-    ],
-)
-def test_recurring_index_covers_production_and_staging(db, env_type, due):
-    endpoint = factories.EndpointFactory(environment=factories.RuntimeEnvironmentFactory(env_type=env_type))
-    assert (endpoints_recurring_index() == [endpoint.id]) is due
-
-
-def test_recurring_index_skips_recently_indexed_and_deleted_endpoints(prod_environment):
-    recent = factories.EndpointFactory(environment=prod_environment)
-    factories.EndpointIndexFactory(endpoint=recent, status=IndexStatus.SUCCESS)
-    deleted = factories.EndpointFactory(environment=prod_environment, url=None)
-    stale = factories.EndpointFactory(environment=prod_environment)
-    old = factories.EndpointIndexFactory(endpoint=stale, status=IndexStatus.SUCCESS)
-    EndpointIndex.objects.filter(id=old.id).update(created_at=ago(minutes=11))
-    assert endpoints_recurring_index() == [stale.id]
-    assert not deleted.indexings.exists()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .base import TimestampedModel
 from .tenancy import Organization, Project, RuntimeEnvironment
@@ -61,6 +62,10 @@ class Endpoint(TimestampedModel):
     # it tells which endpoints still answer only to the previous key. `since`: first seen with it.
     answered_key_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     answered_key_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the recurring index next looks at this endpoint: its slot (see
+    # endpoints.services.indexing.recurring). New endpoints are due at once, and the first tick
+    # places them; NULL: never (not PRODUCTION or STAGING, or deleted; registering again resets it).
+    recurring_index_at = models.DateTimeField(null=True, blank=True, default=timezone.now, editable=False)
 
     class Meta:
         constraints = [
@@ -74,6 +79,12 @@ class Endpoint(TimestampedModel):
             models.Index(fields=["health"], name="endpoint_health"),
             # The console's list order (slug, then the admin's -pk): many endpoints share a slug.
             models.Index(fields=["slug", "-id"], name="endpoint_slug"),
+            # The recurring index's tick reads the first due endpoints in this order.
+            models.Index(
+                fields=["recurring_index_at"],
+                name="endpoint_recurring_due",
+                condition=Q(recurring_index_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -198,6 +209,10 @@ class HousekeepingRun(models.Model):
     last_finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(null=True, blank=True)
     runs = models.PositiveIntegerField(default=0)
+    # When the beat that sent the last run fired it: one run per beat interval, however many beats
+    # fire (see `housekeeping_claim`). `skipped` counts the messages that found theirs taken.
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.task

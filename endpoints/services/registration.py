@@ -154,6 +154,8 @@ WITH previous AS (
         sdk_version = COALESCE(%(sdk_version)s, e.sdk_version),
         deleted_at = NULL,
         url_before_delete = NULL,
+        -- Back on the recurring index's schedule if it had left it (deleted): due, the next tick places it.
+        recurring_index_at = COALESCE(e.recurring_index_at, EXCLUDED.recurring_index_at),
         updated_at = CASE
             WHEN (e.url, e.version, e.sdk_version) IS DISTINCT FROM
                  (EXCLUDED.url, COALESCE(%(version)s, e.version), COALESCE(%(sdk_version)s, e.sdk_version))

@@ -59,6 +59,7 @@ from endpoints.models import (
 )
 from endpoints.models.tenancy import hash_key
 from endpoints.services.diff import COLLECTIONS
+from endpoints.services.indexing.recurring import RECURRING_TYPES, recurring_interval, recurring_slot
 from kongflow.encryption import encrypt
 
 SEED_PREFIX = "seedscale-"
@@ -523,6 +524,7 @@ class _Seeder:
             "answered_key_since",
             "health_since",
             "disabled_at",
+            "recurring_index_at",
         ).add(
             endpoint_id,
             self.start,
@@ -551,12 +553,19 @@ class _Seeder:
             self.start,
             times[-1] if times else None,
             None,
+            self.recurring_at(endpoint_id, env, deleted),
         )
         if statuses:
             self.registry(org, env, app, endpoint_id)
             self.histories.append(
                 _History(env, (slot.org, slot.app), endpoint_id, slug, statuses, [t.timestamp() for t in times])
             )
+
+    def recurring_at(self, endpoint_id: str, env: dict[str, Any], deleted: bool) -> datetime | None:
+        """The endpoint's next recurring slot, as the recurring index keeps it (NULL: not recurring)."""
+        if deleted or env["type"] not in RECURRING_TYPES:
+            return None
+        return recurring_slot(endpoint_id=endpoint_id, after=self.now, interval=recurring_interval())
 
     def statuses(self, health: str) -> list[str]:
         if health == EndpointHealth.NEVER_INDEXED or not self.runs:

@@ -1,11 +1,11 @@
 """Time-travel soak: days of recurring indexes, sweeps and purges, in seconds.
 
-No clock is faked: time "advances" by moving every timestamp of the index runs (and the eta of
-every message held) back by one step. The broker is the real Redis queue of this session; this
-test plays the worker's part: it takes every message off the queue, holds it until its eta, then
-runs the real task with the message's own kwargs. Endpoints are real HTTP servers on loopback:
-healthy, flapping (down every other 12 hours), always failing, and one that went down after its
-first day (PRODUCTION: 7 attempts a run).
+No clock is faked: time "advances" by moving every timestamp of the index runs, each endpoint's
+recurring slot (and the eta of every message held) back by one step. The broker is the real Redis
+queue of this session; this test plays the worker's part: it takes every message off the queue,
+holds it until its eta, then runs the real task with the message's own kwargs. Endpoints are real
+HTTP servers on loopback: healthy, flapping (down every other 12 hours), always failing, and one
+that went down after its first day (PRODUCTION: 7 attempts a run).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from endpoints import tasks
-from endpoints.models import EndpointIndex, IndexStatus
+from endpoints.models import Endpoint, EndpointIndex, IndexStatus
 from kongflow.celery import app
 from tests import factories
 from tests.support.misbehaving import VALID_DOCUMENT, MisbehavingEndpoint
@@ -36,7 +36,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.own_workers]
 # run takes one step; the recurring index runs every 4 hours, the sweeper and the purge every step.
 STEP = timedelta(hours=2)
 TIMESTAMPS = ("created_at", "updated_at", "run_at", "dispatched_at", "started_at", "finished_at", "heartbeat_at")
-
 
 
 @dataclass
@@ -73,6 +72,7 @@ class TimeTravelBroker:
 
     def travel(self, delta: timedelta) -> None:
         EndpointIndex.objects.update(**{name: F(name) - delta for name in TIMESTAMPS})
+        Endpoint.objects.update(recurring_index_at=F("recurring_index_at") - delta)
         for held in self.held:
             if held.eta is not None:
                 held.eta -= delta

@@ -9,7 +9,8 @@ One concern per module: `requests` (create or join, wait), `dispatch` (to the wo
 name so that this package never imports `endpoints.tasks`; one message per attempt, see its
 docstring), `runs` (claim, perform, finish), `lease` (heartbeat of a STARTED run), `fetch`
 (INDEX_ENDPOINT and what is stored of its answer), `retry` (the retry policy), `preview` (dry
-runs) and `housekeeping` (sweeper, purge, recurring index, and the record of their runs).
+runs), `recurring` (the recurring index, spread over its interval) and `housekeeping` (sweeper,
+purge, and the record and claim of each run).
 """
 
 from .dispatch import PERFORM_TASK, broker_epoch, broker_epochs_gone, index_dispatch
@@ -18,10 +19,11 @@ from .housekeeping import (
     SweepResult,
     endpoint_indexes_purge,
     endpoint_indexes_sweep,
-    endpoints_recurring_index,
+    housekeeping_claim,
     housekeeping_record,
 )
 from .preview import IndexPreview, endpoint_index_preview
+from .recurring import RecurringTick, endpoints_recurring_index, index_backlog, recurring_slot
 from .requests import endpoint_index_join_by_hook, endpoint_index_request, endpoint_index_wait
 from .retry import retry_delay
 from .runs import DATABASE_ERRORS, endpoint_index_run
@@ -31,6 +33,7 @@ __all__ = [
     "PERFORM_TASK",
     "IndexFailure",
     "IndexPreview",
+    "RecurringTick",
     "SweepResult",
     "broker_epoch",
     "broker_epochs_gone",
@@ -42,7 +45,10 @@ __all__ = [
     "endpoint_indexes_purge",
     "endpoint_indexes_sweep",
     "endpoints_recurring_index",
+    "housekeeping_claim",
     "housekeeping_record",
+    "index_backlog",
     "index_dispatch",
+    "recurring_slot",
     "retry_delay",
 ]

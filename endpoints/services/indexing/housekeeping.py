@@ -1,11 +1,11 @@
-"""Recovery and housekeeping, run by Celery beat: the sweeper, the purge, the recurring index."""
+"""Recovery and housekeeping, run by Celery beat: the sweeper, the purge, and the record (and claim) of each run."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,20 +14,11 @@ from django.utils import timezone
 
 from endpoints import metrics
 from endpoints.index_errors import index_error
-from endpoints.models import (
-    Endpoint,
-    EndpointHealth,
-    EndpointIndex,
-    EnvironmentType,
-    HousekeepingRun,
-    IndexSource,
-    IndexStatus,
-)
+from endpoints.models import EndpointIndex, HousekeepingRun, IndexStatus
 from endpoints.services.events.recording import record_index_failed
 from endpoints.services.health import endpoint_health_record
 
 from .dispatch import broker_epochs_gone, dispatch_waiting, index_dispatch
-from .requests import endpoint_index_request
 from .retry import MIN_ATTEMPTS_AFTER_WORKER_LOSS
 from .runs import fenced_queryset, requeue
 
@@ -147,29 +138,22 @@ def endpoint_indexes_purge(*, days: int | None = None, batch_size: int = 1000) -
     return deleted
 
 
-def endpoints_recurring_index() -> list[str]:
-    """Index live PRODUCTION and STAGING endpoints that had no index request recently (§5.7), except
-    disabled ones (they failed too often: see `services.health`)."""
-    cutoff = timezone.now() - timedelta(minutes=settings.KONGFLOW_RECURRING_INDEX_MINUTES)
-    due = (
-        Endpoint.objects.filter(
-            url__isnull=False, environment__type__in=[EnvironmentType.PRODUCTION, EnvironmentType.STAGING]
-        )
-        .exclude(health=EndpointHealth.DISABLED)
-        .exclude(indexings__created_at__gt=cutoff)
-        .select_related("environment")
-    )
-    requested = []
-    for endpoint in due.iterator(chunk_size=200):
-        endpoint_index_request(endpoint=endpoint, source=IndexSource.INTERNAL, reason="Recurring index")
-        requested.append(endpoint.id)
-    return requested
+def housekeeping_record(
+    *, task: str, work: Callable[[], object], fired_at: str | None = None, every: float | None = None
+) -> bool:
+    """Run one housekeeping task and record when it started and finished (for /readyz and the console).
 
-
-def housekeeping_record(*, task: str, work: Callable[[], object]) -> None:
-    """Run one housekeeping task and record when it started and finished (for /readyz and the console)."""
+    A run that beat sent (`fired_at`, `every`: when beat fired it, the entry's interval in seconds)
+    first claims its interval (`housekeeping_claim`) and does nothing when another run has it.
+    Returns whether it ran.
+    """
     started = timezone.now()
-    HousekeepingRun.objects.update_or_create(task=task, defaults={"last_started_at": started})
+    if fired_at is not None and every:
+        if not housekeeping_claim(task=task, fired_at=datetime.fromisoformat(fired_at), every=every, now=started):
+            logger.info("housekeeping.skipped", extra={"task": task, "fired_at": fired_at})
+            return False
+    else:
+        HousekeepingRun.objects.update_or_create(task=task, defaults={"last_started_at": started})
     try:
         work()
     except Exception as exc:
@@ -179,3 +163,31 @@ def housekeeping_record(*, task: str, work: Callable[[], object]) -> None:
         last_finished_at=timezone.now(), last_error=None, runs=F("runs") + 1
     )
     metrics.housekeeping_last_run.labels(task).set(timezone.now().timestamp())
+    return True
+
+
+def housekeeping_claim(*, task: str, fired_at: datetime, every: float, now: datetime | None = None) -> bool:
+    """Take the beat interval `fired_at` falls in for `task`; False when a run already took it.
+
+    Beat may run on several hosts (so that housekeeping survives losing one): each sends every
+    entry once per interval, and this lets one of those messages per interval run. Intervals are
+    counted from the Unix epoch (`fired_at` // `every`), so every beat names the same one, and one
+    beat's consecutive messages (at least `every` apart) always name different ones. The claim is
+    one conditional UPDATE of the task's row: of two concurrent claims, the second re-reads the row
+    the first wrote and matches nothing. A message re-delivered after its worker died, or one beat
+    sent twice, finds its interval taken too. A fire time in the future (a host's clock ahead)
+    counts as now, so that it cannot take intervals still to come.
+    """
+    now = now or timezone.now()
+    fired_ms = int(min(fired_at, now).timestamp() * 1000)
+    period_ms = max(1, int(every * 1000))
+    interval_start = datetime.fromtimestamp((fired_ms - fired_ms % period_ms) / 1000, tz=UTC)
+    rows = HousekeepingRun.objects.filter(task=task)
+    free = Q(last_fired_at__isnull=True) | Q(last_fired_at__lt=interval_start)
+    for _ in range(2):
+        if rows.filter(free).update(last_fired_at=min(fired_at, now), last_started_at=now):
+            return True
+        if rows.update(skipped=F("skipped") + 1):
+            return False
+        HousekeepingRun.objects.bulk_create([HousekeepingRun(task=task)], ignore_conflicts=True)  # first run
+    return False
