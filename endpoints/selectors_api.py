@@ -20,6 +20,7 @@ from endpoints.models import (
     Job,
     JobAlias,
     JobIntegration,
+    JobVersion,
     JobVersionStatus,
     RuntimeEnvironment,
     TriggerSource,
@@ -72,8 +73,13 @@ def _latest_jobs() -> QuerySet[JobAlias]:
 def _with_summary(queryset: QuerySet[Endpoint]) -> QuerySet[Endpoint]:
     triggers = DynamicTrigger.objects.filter(endpoint_id=OuterRef("pk"))
     return queryset.annotate(
+        # From the endpoint's versions (indexed by endpoint) to the `latest` alias pointing at one
+        # (indexed by version; an alias points at a version of its own environment's endpoints):
+        # from the aliases' side it read every alias of the environment for each endpoint.
         jobs_count=_count(
-            _latest_jobs().filter(environment_id=OuterRef("environment_id"), version__endpoint_id=OuterRef("pk"))
+            JobVersion.objects.filter(
+                endpoint_id=OuterRef("pk"), aliases__name=LATEST_ALIAS, job__deleted_at__isnull=True
+            )
         ),
         sources_count=_count(TriggerSource.objects.filter(endpoint_id=OuterRef("pk"))),
         triggers_count=_count(triggers.filter(type=DynamicTriggerType.EVENT)),
