@@ -69,7 +69,7 @@ def stop(var_dir: Path) -> None:
     # pg_ctl returns once postmaster.pid is gone, a moment before the server's process has exited.
     if postmaster.process is not None:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-            postmaster.process.wait(timeout=10)
+            postmaster.process.wait(timeout=60)  # a shutdown checkpoint on a busy disk takes a while
 
 
 def main(argv: list[str]) -> None:
