@@ -13,6 +13,7 @@ from tests.conftest import DEV_KEY
 from tests.integration.conftest import FAST_RECOVERY
 from tests.support.misbehaving import MisbehavingEndpoint
 from tests.support.receiver import Receiver
+from tests.support.shapes import BASIC_EVENTS
 from tests.support.waiting import wait_for
 from tests.support.web import WebProcess, register_endpoint
 from tests.support.worker import Worker, assert_no_consumer, purge_queue
@@ -24,15 +25,6 @@ FAST_WEBHOOKS = {
     "KONGFLOW_WEBHOOK_RETRY_SCHEDULE": "0.5,1,1,1,1,1,1,1,1,1,1,1",
     "KONGFLOW_WEBHOOK_SWEEP_INTERVAL_SECONDS": "0.5",
 }
-# The last one: never indexed -> healthy, recorded with the index's own events.
-BASIC_EVENTS = [
-    "endpoint.registered",
-    "job.added",
-    "job.added",
-    "schedule.armed",
-    "endpoint.indexed",
-    "endpoint.health_changed",
-]
 
 
 @pytest.fixture(scope="module")

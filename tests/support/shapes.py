@@ -160,7 +160,8 @@ class Api:
         return wait_for(final, timeout=timeout, what=f"index {index_id} to finish")
 
 
-# The events of registering and indexing the `basic` scenario, in order (test_events_flow.py).
+# The events of registering and indexing the `basic` scenario, in order (also test_events_flow.py);
+# the last one: never indexed -> healthy, recorded with the index's own events.
 BASIC_EVENTS = [
     "endpoint.registered",
     "job.added",
