@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,6 +28,7 @@ from endpoints.models import (
     TriggerSource,
 )
 from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status
+from endpoints.services.run_hours import run_hours
 
 #: Columns of a run that can be megabytes: never in a list.
 RUN_LARGE_COLUMNS = ("data", "diff", "source_data", "exchange", "coalesced")
@@ -137,19 +137,20 @@ class Overview:
 
 
 def overview_get(*, now: datetime | None = None) -> Overview:
-    """Everything on the overview page, in a handful of aggregate queries."""
+    """Everything on the overview page, in a handful of queries: the runs' figures come from
+    `run_hours` (24 kept hours, or the runs of the hours not kept yet)."""
     now = now or timezone.now()
-    since = now - timedelta(hours=24)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
 
-    by_health = endpoints_by_health()
-
-    recent = EndpointIndex.objects.filter(created_at__gte=since)
     by_status = {choice: 0 for choice in IndexStatus.values}
     by_source = {choice: 0 for choice in IndexSource.values}
-    # COUNT(*), not COUNT(id): the covering index has no id, and COUNT(id) would read every row.
-    for status, source, n in recent.values_list("status", "source").annotate(n=Count("*")).order_by():
-        by_status[status] = by_status.get(status, 0) + n
-        by_source[source] = by_source.get(source, 0) + n
+    hours = []
+    for stats in run_hours(start=start, now=now):
+        for status, sources in stats.counts.items():
+            for source, n in sources.items():
+                by_status[status] = by_status.get(status, 0) + n
+                by_source[source] = by_source.get(source, 0) + n
+        hours.append(HourBucket(start=stats.start, counts=stats.by_status(), p50=stats.p50, p95=stats.p95))
 
     failures = list(
         EndpointIndex.objects.filter(status=IndexStatus.FAILURE)
@@ -160,18 +161,9 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     backlog = EndpointIndex.objects.filter(status=IndexStatus.PENDING)
     oldest = backlog.order_by("created_at").values_list("created_at", flat=True).first()
 
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
-    hours = [HourBucket(start=start + timedelta(hours=h)) for h in range(24)]
-    for slot, status, n, p50, p95 in _runs_per_hour(start):
-        if 0 <= slot < 24:
-            if status is None:
-                hours[slot].p50, hours[slot].p95 = p50, p95
-            else:
-                hours[slot].counts[status] = n
-
     return Overview(
         now=now,
-        endpoints_by_health=by_health,
+        endpoints_by_health=endpoints_by_health(),
         runs_by_status=by_status,
         runs_by_source=by_source,
         latest_failures=failures,
@@ -180,31 +172,6 @@ def overview_get(*, now: datetime | None = None) -> Overview:
         hours=hours,
         housekeeping=housekeeping_last_runs(),
     )
-
-
-def _runs_per_hour(start: datetime) -> list[tuple[int, str | None, int, float | None, float | None]]:
-    """Runs created since `start` by hour (0-23) and status: (hour, status, runs, None, None), and by
-    hour alone: (hour, None, runs, p50, p95), the nearest-rank percentiles of the durations (seconds)
-    of its finished runs. Aggregated by the database in one index-only scan of
-    `endpointindex_created`, which carries these columns, instead of a row per run sent to Python."""
-    runs = connection.ops.quote_name(EndpointIndex._meta.db_table)
-    final = f"status IN ('{IndexStatus.SUCCESS.value}', '{IndexStatus.FAILURE.value}')"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT slot, status, count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds), "  # noqa: S608
-            "percentile_disc(0.95) WITHIN GROUP (ORDER BY seconds) FROM ("
-            "SELECT floor(extract(epoch FROM created_at - %(start)s) / 3600)::int AS slot, status, "
-            f"CASE WHEN {final} THEN extract(epoch FROM finished_at - started_at) END AS seconds "
-            f"FROM {runs} WHERE created_at >= %(start)s) AS hourly "
-            "GROUP BY GROUPING SETS ((slot, status), (slot))",
-            {"start": start},
-        )
-        rows = cursor.fetchall()
-    return [(slot, status, n, _float(p50), _float(p95)) for slot, status, n, p50, p95 in rows]
-
-
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def housekeeping_last_runs() -> list[HousekeepingStatus]:

@@ -1,7 +1,7 @@
 from . import lookups  # noqa: F401  # registers `__anyof`
 from .alerts import AlertChannel, AlertChannelType, AlertNotification, AlertStatus, AlertTransition
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus
+from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus, RunHour
 from .events import (
     DeliveryStatus,
     EventSequence,
@@ -65,6 +65,7 @@ __all__ = [
     "Organization",
     "Project",
     "RegistryEvent",
+    "RunHour",
     "RuntimeEnvironment",
     "ScheduleSource",
     "SecretReference",

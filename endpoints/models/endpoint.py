@@ -216,3 +216,22 @@ class HousekeepingRun(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+class RunHour(models.Model):
+    """The overview's figures for one closed hour of index runs (by `created_at`): runs by status
+    and source, and the nearest-rank p50 / p95 of their durations (seconds).
+
+    Written once every run of the hour is final (it can no longer change), so that the overview
+    reads 24 rows instead of a day of runs. Derived data: any row may be deleted and is rebuilt
+    from the runs while they are kept.
+    """
+
+    hour = models.DateTimeField(primary_key=True)
+    #: {status: {source: runs}}
+    counts = models.JSONField(default=dict)
+    p50 = models.FloatField(null=True)
+    p95 = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00"
