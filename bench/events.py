@@ -10,45 +10,23 @@ figures and asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import statistics
 import sys
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DB_NAME = "kongflow_bench_events_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
-        "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "memory://",
-        "LOG_LEVEL": "WARNING",
-    }
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import configure, ms, recreate_database
 
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+configure("events", CELERY_BROKER_URL="memory://")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
     args = parser.parse_args()
-    recreate_database()
+    recreate_database(migrate=False)
     import django
 
     django.setup()

@@ -9,29 +9,17 @@ No database is queried: the environment is built in memory. Prints figures; asse
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
-        "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",  # never connected
-        "LOG_LEVEL": "ERROR",  # each fallback logs the 401 as a warning
-    }
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import configure, percentile
+
+configure("key_rotation", LOG_LEVEL="ERROR")  # the database is never connected; each fallback logs a 401
 OLD_KEY, NEW_KEY = "tr_dev_kongflowBenchOld01", "tr_dev_kongflowBenchNew01"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -13,12 +13,9 @@ before issue #20 for comparison: one worker (concurrency 4) for every queue, no 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,32 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DB_NAME = "kongflow_bench_noisy_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
-        "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
-        "KONGFLOW_QUEUE_PREFIX": f"kongflow-bench-noisy-{os.getpid()}",
-        "KONGFLOW_VAR_DIR": str(Path(tempfile.gettempdir()) / f"kongflow-bench-noisy-{os.getpid()}"),
-        "ENDPOINTAPI_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-        "KONGFLOW_THROTTLE_REGISTER": "",
-        "LOG_LEVEL": "WARNING",
-    }
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import configure, live_environment, recreate_database
+
+configure("noisy", **live_environment("noisy"), KONGFLOW_THROTTLE_REGISTER="")
 NO_LIMITS = {"KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_ENVIRONMENT": "1000", "KONGFLOW_WEBHOOK_MAX_IN_FLIGHT_PER_URL": "1000"}
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, check=True)
 
 
 @contextmanager

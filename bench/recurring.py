@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/recurring.py [--endpoints 10000] [--jobs 3] [--processes 1,2,4] [--reuse]
 
-Real parts on loopback: PostgreSQL (a database of its own, `kongflow_recur_<checkout hash>`,
+Real parts on loopback: PostgreSQL (a database of its own, `kongflow_bench_recurring_<checkout hash>`,
 recreated), Redis (broker database 13, queues of its own), Celery workers, and a document server
 (bench/docserver.py) answering each endpoint with its own document, taken once from the real SDK
 fixture. The endpoints (one PRODUCTION environment) are seeded in bulk, then indexed once and once
@@ -16,7 +16,6 @@ the median tick. Prints figures; asserts only that every run succeeded.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import statistics
 import sys
@@ -25,23 +24,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import run as base  # configures run's environment, which we adjust below
+from bench.common import configure, live_environment, percentile, recreate_database
 
-from bench import run as base  # noqa: E402 - after the path; sets the environment we adjust below
-
-base.DB_NAME = "kongflow_recur_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
 TICK_SECONDS = 1.0
-os.environ.update(
-    {
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{base.DB_NAME}",
-        "KONGFLOW_QUEUE_PREFIX": f"kongflow-recur-{os.getpid()}",
-        "KONGFLOW_RECURRING_INDEX_BATCH": "500",
-        "KONGFLOW_RECURRING_INDEX_MAX_BACKLOG": "200",
-        # A year: an endpoint's next slot (anywhere in the interval) almost never comes up during a
-        # pass; one that does is indexed again, and the pass still counts each endpoint once.
-        "KONGFLOW_RECURRING_INDEX_MINUTES": str(365 * 24 * 60),
-    }
+configure(
+    "recurring",
+    **live_environment("recurring"),
+    KONGFLOW_RECURRING_INDEX_BATCH="500",
+    KONGFLOW_RECURRING_INDEX_MAX_BACKLOG="200",
+    # A year: an endpoint's next slot (anywhere in the interval) almost never comes up during a
+    # pass; one that does is indexed again, and the pass still counts each endpoint once.
+    KONGFLOW_RECURRING_INDEX_MINUTES=str(365 * 24 * 60),
 )
 
 
@@ -113,7 +108,7 @@ def reindex_all(count: int, processes: int) -> dict[str, Any]:
         "seconds": elapsed,
         "rate": count / elapsed,
         "wait_p50": statistics.median(waits) if waits else float("nan"),
-        "wait_p95": base.percentile(waits, 95) if waits else float("nan"),
+        "wait_p95": percentile(waits, 95) if waits else float("nan"),
         "tick_median": statistics.median(ticks),
         "registry_unchanged": sorted(generation) == generation_before,
     }
@@ -129,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if not args.reuse:
-        base.recreate_database()
+        recreate_database()
     import django
 
     django.setup()

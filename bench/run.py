@@ -4,7 +4,7 @@ throughput, and the recurring re-index of unchanged against changed documents.
     .venv/bin/python bench/run.py [--sizes 10,100,500,2000] [--repeat 3] [--quick]
 
 Everything runs on loopback against real processes: PostgreSQL (a database of its own,
-`kongflow_bench_<checkout hash>`, recreated), Redis (broker database 13, a queue of its own), a
+`kongflow_bench_run_<checkout hash>`, recreated), Redis (broker database 13, a queue of its own), a
 gunicorn web process, Celery workers and real SDK endpoints from the shared fixture. Figures are
 medians of `--repeat` runs; every ratio compares figures taken in the same run. Loops are bounded.
 Prints figures; asserts nothing about time.
@@ -13,7 +13,6 @@ Prints figures; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
@@ -28,26 +27,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DB_NAME = "kongflow_bench_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
-DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
-        "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": DB_URL,
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
-        "KONGFLOW_QUEUE_PREFIX": f"kongflow-bench-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-        # The SDK endpoints of the PRODUCTION environment listen on loopback.
-        "ENDPOINTAPI_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-        # Measure the service, not its abuse limits (empty = off).
-        "KONGFLOW_THROTTLE_REGISTER": "",
-        "KONGFLOW_THROTTLE_INDEX": "",
-        "KONGFLOW_THROTTLE_HOOK": "",
-        "KONGFLOW_VAR_DIR": str(Path(tempfile.gettempdir()) / f"kongflow-bench-{os.getpid()}"),
-    }
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import REPO, configure, live_environment, ms, percentile, recreate_database, sampling
+
+configure(
+    "run",
+    **live_environment("run"),
+    # Measure the service, not its abuse limits (empty = off).
+    KONGFLOW_THROTTLE_REGISTER="",
+    KONGFLOW_THROTTLE_INDEX="",
+    KONGFLOW_THROTTLE_HOOK="",
 )
 FINAL = ("SUCCESS", "FAILURE")
 ROWS: list[tuple[str, str, str]] = []  # (section, measure, figure)
@@ -60,24 +49,6 @@ def row(section: str, measure: str, figure: str) -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, check=True)
 
 
 @contextmanager
@@ -231,7 +202,7 @@ def copy_floor(env: Any) -> tuple[float, int]:
     params = {"env": env.id, "project": env.project_id, "org": env.organization_id}
     dumps: dict[str, bytes] = {}
     rows = 0
-    with psycopg.connect(DB_URL) as conn:
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         for table, where in COPY_SOURCES.items():
             query = psycopg.ClientCursor(conn).mogrify(f"SELECT * FROM {table} WHERE {where}", params)  # noqa: S608
             buffer = bytearray()
@@ -456,28 +427,17 @@ def median_storm(run: Callable[[], tuple[float, list[float], int]]) -> tuple[flo
 @contextmanager
 def lock_wait_sampler() -> Iterator[list[list[str]]]:
     """Samples, every 20 ms, the statements of the bench database's backends waiting on a lock."""
-    import psycopg
-
     samples: list[list[str]] = []
-    stop = threading.Event()
 
-    def sample() -> None:
-        with psycopg.connect(DB_URL, autocommit=True) as conn:
-            while not stop.is_set():
-                rows = conn.execute(
-                    "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                ).fetchall()
-                samples.append([row[0] for row in rows])
-                stop.wait(0.02)
+    def sample(conn: Any) -> None:
+        rows = conn.execute(
+            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchall()
+        samples.append([row[0] for row in rows])
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
+    with sampling(sample):
         yield samples
-    finally:
-        stop.set()
-        thread.join()
 
 
 def waits(samples: list[list[str]]) -> str:

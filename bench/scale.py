@@ -21,12 +21,10 @@ last database (e.g. to EXPLAIN a page).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,23 +33,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DB_NAME = "kongflow_bench_scale_" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "kongflow.settings",
-        "DJANGO_SECRET_KEY": "bench",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "LOG_LEVEL": "WARNING",
-        "ENDPOINTAPI_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-        "KONGFLOW_THROTTLE_REGISTER": "",
-        "KONGFLOW_THROTTLE_INDEX": "",
-        "KONGFLOW_THROTTLE_HOOK": "",
-        # Registration dispatches the first index after commit: no broker is needed, nor used.
-        "CELERY_BROKER_URL": "memory://",
-    }
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import REPO, configure, drop_database, percentile, recreate_database, sampling
+
+DB_NAME = configure(
+    "scale",
+    ENDPOINTAPI_ALLOWED_NETWORKS="127.0.0.0/8,::1/128",
+    KONGFLOW_THROTTLE_REGISTER="",
+    KONGFLOW_THROTTLE_INDEX="",
+    KONGFLOW_THROTTLE_HOOK="",
+    # Registration dispatches the first index after commit: no broker is needed, nor used.
+    CELERY_BROKER_URL="memory://",
 )
 DAYS, RETENTION_DAYS = 8, 7
 TABLE: dict[str, dict[int, str]] = {}  # measure -> size -> figure
@@ -60,11 +52,6 @@ TABLE: dict[str, dict[int, str]] = {}  # measure -> size -> figure
 def record(size: int, measure: str, figure: str) -> None:
     TABLE.setdefault(measure, {})[size] = figure
     print(f"  {measure}: {figure}", flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def p50_p95(seconds: list[float]) -> str:
@@ -154,6 +141,14 @@ def bench_pages(size: int, requests: int, label: str = "") -> None:
     console = Client(SERVER_NAME="localhost")
     console.force_login(user)
     api = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {fleet.api_key}")
+    if not label:  # the schema before RunHour has no such table
+        from endpoints.models import RunHour
+
+        RunHour.objects.all().delete()
+        started = time.perf_counter()
+        assert console.get("/admin/overview/").status_code == 200
+        elapsed = time.perf_counter() - started
+        record(size, "console: overview, first view (no hour kept yet)", f"{elapsed * 1000:.0f} ms")
     for client, pages in ((console, CONSOLE_PAGES), (api, API_PAGES)):
         for name, path_of in pages:
             path = path_of(fleet)
@@ -228,36 +223,26 @@ def counted(sent: list[str], execute: Callable[..., Any], sql: str, *args: Any) 
 def lock_sampler() -> Iterator[dict[str, Any]]:
     """Samples pg_locks every 20 ms from a connection of its own: the table locks this process's
     backend holds, and how many other backends wait on a lock."""
-    import psycopg
     from django.db import connection
 
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     seen: dict[str, Any] = {"locks": set(), "waiting": 0, "samples": 0}
-    stop = threading.Event()
 
-    def sample() -> None:
-        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-            while not stop.is_set():
-                rows = conn.execute(
-                    "SELECT l.pid, c.relname, l.mode, l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                    "WHERE l.locktype = 'relation' AND c.relkind = 'r' AND c.relname LIKE 'endpoints_%%'"
-                ).fetchall()
-                for lock_pid, relname, mode, granted in rows:
-                    if lock_pid == pid:
-                        seen["locks"].add((relname, mode))
-                    elif not granted:
-                        seen["waiting"] += 1
-                seen["samples"] += 1
-                stop.wait(0.02)
+    def sample(conn: Any) -> None:
+        rows = conn.execute(
+            "SELECT l.pid, c.relname, l.mode, l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.locktype = 'relation' AND c.relkind = 'r' AND c.relname LIKE 'endpoints_%%'"
+        ).fetchall()
+        for lock_pid, relname, mode, granted in rows:
+            if lock_pid == pid:
+                seen["locks"].add((relname, mode))
+            elif not granted:
+                seen["waiting"] += 1
+        seen["samples"] += 1
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
+    with sampling(sample):
         yield seen
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 def timed_statements() -> tuple[list[tuple[str, float]], Callable[..., Any]]:
@@ -345,24 +330,6 @@ def bench_sizes(size: int) -> None:
 # -- driver ----------------------------------------------------------------------------------------
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, check=True)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-
-
 def vacuum() -> None:
     """What autovacuum does to tables that receive inserts: statistics and the visibility map
     (index-only scans read it)."""
@@ -414,11 +381,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="Keep the last size's database.")
+    parser.add_argument("--keep", action="store_true", help=f"Keep the last size's database ({DB_NAME}).")
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="Only time the pages, on the database a previous --keep left (one size): e.g. with an older checkout.",
+        help="Only time the pages and a registration, on the database a previous --keep left (one size).",
     )
     parser.add_argument(
         "--compare-before",
@@ -438,6 +405,7 @@ def main() -> None:
 
     if args.reuse:
         bench_pages(sizes[0], args.requests)
+        bench_registration(sizes[0], args.repeat, args.jobs)
         sizes = sizes[:1]
     for number, size in enumerate([] if args.reuse else sizes, 1):
         print(f"{size} endpoints", flush=True)
