@@ -156,7 +156,7 @@ def overview_get(*, now: datetime | None = None) -> Overview:
         EndpointIndex.objects.filter(status=IndexStatus.FAILURE)
         .select_related("endpoint")
         .only("id", "error", "source", "created_at", "finished_at", "endpoint__slug", "endpoint__id")
-        .order_by("-finished_at", "-created_at")[:10]
+        .order_by("-id")[:10]  # ids follow time: the latest created
     )
     backlog = EndpointIndex.objects.filter(status=IndexStatus.PENDING)
     oldest = backlog.order_by("created_at").values_list("created_at", flat=True).first()
