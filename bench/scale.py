@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def fleet_context() -> Fleet:
     )
 
 
-def bench_pages(size: int, requests: int, label: str = "") -> None:
+def bench_pages(size: int, requests: int, label: str = "", *, first_view: bool = True) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -141,14 +142,14 @@ def bench_pages(size: int, requests: int, label: str = "") -> None:
     console = Client(SERVER_NAME="localhost")
     console.force_login(user)
     api = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {fleet.api_key}")
-    if not label:  # the schema before RunHour has no such table
+    if first_view:
         from endpoints.models import RunHour
 
         RunHour.objects.all().delete()
         started = time.perf_counter()
         assert console.get("/admin/overview/").status_code == 200
         elapsed = time.perf_counter() - started
-        record(size, "console: overview, first view (no hour kept yet)", f"{elapsed * 1000:.0f} ms")
+        record(size, f"console: overview, first view (no hour kept yet){label}", f"{elapsed * 1000:.0f} ms")
     for client, pages in ((console, CONSOLE_PAGES), (api, API_PAGES)):
         for name, path_of in pages:
             path = path_of(fleet)
@@ -182,7 +183,7 @@ def bench_registration(size: int, repeat: int, jobs: int) -> None:
         return env
 
     env = environment(0, None)
-    registrations, indexes, statements = [], [], []
+    registrations, indexes, statements, in_sql = [], [], [], []
     with sdk_endpoint(
         api_key=env.api_key, endpoint_id="scale", scenario="many", extra_args=["--jobs", str(jobs)]
     ) as sdk:
@@ -196,8 +197,8 @@ def bench_registration(size: int, repeat: int, jobs: int) -> None:
             started = time.perf_counter()
             registration = endpoint_register(environment=env, slug="scale", url=sdk.url)
             registered = time.perf_counter() - started
-            sent: list[str] = []
-            with connection.execute_wrapper(partial(counted, sent)):
+            sent, timed = timed_statements()
+            with connection.execute_wrapper(timed):
                 started = time.perf_counter()
                 endpoint_index_run(index_id=registration.index.id)
                 indexed = time.perf_counter() - started
@@ -207,13 +208,10 @@ def bench_registration(size: int, repeat: int, jobs: int) -> None:
                 registrations.append(registered)
                 indexes.append(indexed)
                 statements.append(len(sent))
+                in_sql.append(sum(seconds for _, seconds in sent))
     record(size, "registration (PING + upsert) p50 / p95", p50_p95(registrations))
     record(size, f"first index, {jobs} jobs p50 / p95", p50_p95(indexes) + f", {max(statements)} statements")
-
-
-def counted(sent: list[str], execute: Callable[..., Any], sql: str, *args: Any) -> Any:
-    sent.append(sql)
-    return execute(sql, *args)
+    record(size, f"first index, {jobs} jobs: of which in SQL p50 / p95", p50_p95(in_sql))
 
 
 # -- purges and their lock footprint ---------------------------------------------------------------
@@ -330,6 +328,44 @@ def bench_sizes(size: int) -> None:
 # -- driver ----------------------------------------------------------------------------------------
 
 
+def add_hourly_day() -> None:
+    """What re-indexing every live endpoint hourly adds to the history: a run an hour each over the
+    last 24 hours (FAILURE for the failing endpoints, SUCCESS for the others; no document: the pages
+    never read it), ids following time as the service's do. COPY, then what autovacuum would do."""
+    import psycopg
+    from django.db import connections
+
+    from endpoints.ids import time_prefix
+    from endpoints.models import Endpoint, EndpointHealth
+
+    connections.close_all()
+    endpoints = list(Endpoint.objects.filter(url__isnull=False).values_list("id", "health"))
+    now = time.time()
+    hour = now - now % 3600
+    columns = (
+        "id, created_at, updated_at, source, status, force, attempts, max_attempts, started_at, finished_at, "
+        "requests, coalesced, endpoint_id, dispatches, warnings"
+    )
+    started = time.perf_counter()
+    with (
+        psycopg.connect(os.environ["DATABASE_URL"]) as conn,
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY endpoints_endpointindex ({columns}) FROM STDIN") as copy,
+    ):
+        for back in range(24):
+            span = min(3600.0, now - hour) if back == 0 else 3600.0
+            for endpoint_id, health in endpoints:
+                at = hour - back * 3600 + random.random() * span
+                created = datetime.fromtimestamp(at, UTC)
+                status = "FAILURE" if health == EndpointHealth.FAILING else "SUCCESS"
+                finished = created + timedelta(seconds=0.2 + random.random() / 2)
+                row_id = time_prefix(at) + f"{random.getrandbits(64):016x}"
+                run = (created, created, "INTERNAL", status, False, 1, 3, created, finished)
+                copy.write_row((row_id, *run, 1, "[]", endpoint_id, 1, "[]"))
+    print(f"  added {24 * len(endpoints)} hourly runs in {time.perf_counter() - started:.0f} s", flush=True)
+    vacuum()
+
+
 def vacuum() -> None:
     """What autovacuum does to tables that receive inserts: statistics and the visibility map
     (index-only scans read it)."""
@@ -388,6 +424,11 @@ def main() -> None:
         help="Only time the pages and a registration, on the database a previous --keep left (one size).",
     )
     parser.add_argument(
+        "--hourly",
+        action="store_true",
+        help="With --reuse: then add a day of re-indexing every live endpoint hourly, and time the pages again.",
+    )
+    parser.add_argument(
         "--compare-before",
         metavar="MIGRATION",
         help="Also time the pages with the endpoints schema migrated back to this migration (e.g. 0016_webhook_slots).",
@@ -407,6 +448,9 @@ def main() -> None:
         bench_pages(sizes[0], args.requests)
         bench_registration(sizes[0], args.repeat, args.jobs)
         sizes = sizes[:1]
+        if args.hourly:
+            add_hourly_day()
+            bench_pages(sizes[0], args.requests, label=" (hourly)")
     for number, size in enumerate([] if args.reuse else sizes, 1):
         print(f"{size} endpoints", flush=True)
         connections.close_all()
@@ -416,7 +460,7 @@ def main() -> None:
         started = time.perf_counter()
         if args.compare_before:
             migrate(args.compare_before)
-            bench_pages(size, args.requests, label=f" (schema at {args.compare_before[:4]})")
+            bench_pages(size, args.requests, label=f" (schema at {args.compare_before[:4]})", first_view=False)
             migrate(None)
         bench_pages(size, args.requests)
         bench_registration(size, args.repeat, args.jobs)
