@@ -32,12 +32,13 @@ def main() -> None:
     from django.utils import timezone
 
     from endpointapi import EndpointApiClient
-    from endpoints.models import RuntimeEnvironment
+    from endpoints.models import Organization, RuntimeEnvironment
     from endpoints.services.clients import call_with_key_fallback
     from tests.support.sdk import start_endpoint
 
     environment = RuntimeEnvironment(
         id="bench",
+        organization=Organization(id="bench", slug="bench", title="Bench"),
         api_key=NEW_KEY,
         previous_api_key=OLD_KEY,
         previous_api_key_expires_at=timezone.now() + timedelta(hours=1),
