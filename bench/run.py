@@ -1,7 +1,7 @@
 """Benchmarks, one command, one table: indexing against its floor, hooks against `/healthz`, worker
 throughput, and the recurring re-index of unchanged against changed documents.
 
-    .venv/bin/python bench/run.py [--sizes 10,100,500,2000] [--repeat 3] [--quick]
+    .venv/bin/python bench/run.py [--sizes 10,100,500,2000] [--repeat 3] [--only indexing,anchor,hooks,workers]
 
 Everything runs on loopback against real processes: PostgreSQL (a database of its own,
 `kongflow_bench_run_<checkout hash>`, recreated), Redis (broker database 13, a queue of its own), a
