@@ -162,7 +162,8 @@ def measure(args: argparse.Namespace) -> None:
     def get(path: str) -> dict[str, Any]:
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code, response.content[:300])
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
 
     # A cursor in the middle of the list: 100 pages in.
     url = "/api/v1/endpoints"

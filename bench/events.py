@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import configure, ms, recreate_database
@@ -43,14 +44,14 @@ def main() -> None:
     from tests import factories
     from tests.support.receiver import Receiver
 
-    def record(environment, n: int) -> None:
+    def record(environment: Any, n: int) -> None:
         with transaction.atomic():
             events_record(environment=environment, events=[NewEvent("job.added", {"i": i}) for i in range(n)])
 
     # 1. outbox cost per transaction, by subscriptions that want the event
     print("outbox: one transaction recording 1 / 100 events")
     for subscriptions in (0, 1, 5):
-        environment = factories.RuntimeEnvironmentFactory()
+        environment = factories.RuntimeEnvironmentFactory.create()
         for _ in range(subscriptions):
             subscription_create(environment=environment, url="http://127.0.0.1:9/", events=["*"])
         record(environment, 1)  # warm up
@@ -67,8 +68,8 @@ def main() -> None:
             )
 
     # 2. sequence allocation: 4 threads, one environment (serialised by the counter lock) vs four
-    def hammer(environments, per_thread: int) -> float:
-        def work(environment) -> None:
+    def hammer(environments: list[Any], per_thread: int) -> float:
+        def work(environment: Any) -> None:
             for _ in range(per_thread):
                 record(environment, 1)
             connections.close_all()
@@ -81,8 +82,8 @@ def main() -> None:
             thread.join()
         return len(environments) * per_thread / (time.perf_counter() - started)
 
-    shared = factories.RuntimeEnvironmentFactory()
-    separate = [factories.RuntimeEnvironmentFactory() for _ in range(4)]
+    shared = factories.RuntimeEnvironmentFactory.create()
+    separate = [factories.RuntimeEnvironmentFactory.create() for _ in range(4)]
     print("sequence allocation, 4 threads x 200 transactions of 1 event")
     print(f"  same environment:   {hammer([shared] * 4, 200):.0f} tx/s")
     print(f"  four environments:  {hammer(separate, 200):.0f} tx/s")
@@ -90,7 +91,7 @@ def main() -> None:
     # 3. delivery throughput to a loopback receiver (in-process drain, one subscription)
     settings.KONGFLOW_WEBHOOK_DRAIN_BUDGET_SECONDS = 600
     with Receiver() as receiver:
-        environment = factories.RuntimeEnvironmentFactory()
+        environment = factories.RuntimeEnvironmentFactory.create()
         subscription = subscription_create(environment=environment, url=receiver.url, events=["*"])
         record(environment, args.events)
         started = time.perf_counter()

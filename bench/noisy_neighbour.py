@@ -69,7 +69,7 @@ def run(
     try:
         with WebProcess(env) as web, Receiver(delay=RECEIVER_DELAY) as slow:
             key_a = f"tr_dev_benchNoisyA{os.getpid()}{time.monotonic_ns()}"
-            a = factories.RuntimeEnvironmentFactory(api_key=key_a)
+            a = factories.RuntimeEnvironmentFactory.create(api_key=key_a)
             with (
                 sdk_endpoint(api_key=key_a, endpoint_id="my-endpoint") as sdk_a,
                 peak_sampler(lambda: slots_held(a)) as held,
@@ -80,7 +80,7 @@ def run(
                     wait_for(lambda: slow.holding() > 0, timeout=60, what="A's deliveries to be held")
                 for n in range(registrations):
                     key_b = f"tr_dev_benchQuietB{os.getpid()}{n}{time.monotonic_ns()}"
-                    factories.RuntimeEnvironmentFactory(api_key=key_b)
+                    factories.RuntimeEnvironmentFactory.create(api_key=key_b)
                     with sdk_endpoint(api_key=key_b, endpoint_id="my-endpoint") as sdk_b:
                         latencies.append(register_until_indexed(web.url, key_b, sdk_b.url, timeout=600))
                 held_by_a = slots_held(a)

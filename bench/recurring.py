@@ -96,6 +96,7 @@ def reindex_all(count: int, processes: int) -> dict[str, Any]:
     assert failed == 0, f"{failed} runs did not succeed"
     assert runs.values("endpoint_id").distinct().count() == count
     last = runs.order_by("-finished_at").values_list("finished_at", flat=True).first()
+    assert last is not None
     elapsed = (last - started).total_seconds()
     waits = [
         w.total_seconds()
