@@ -6,7 +6,7 @@ runs (`data`, `diff`, `source_data`, `exchange`) unless one run's page asks for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -28,7 +28,7 @@ from endpoints.models import (
     TriggerSource,
 )
 from endpoints.selectors import HousekeepingStatus, endpoints_by_health, housekeeping_status
-from endpoints.services.run_hours import run_hours
+from endpoints.services.run_hours import HourStats, run_hours
 
 #: Columns of a run that can be megabytes: never in a list.
 RUN_LARGE_COLUMNS = ("data", "diff", "source_data", "exchange", "coalesced")
@@ -115,15 +115,6 @@ def endpoint_recent_runs(*, endpoint_id: str, limit: int = 10) -> list[EndpointI
 
 
 @dataclass
-class HourBucket:
-    start: datetime
-    counts: dict[str, int] = field(default_factory=dict)
-    #: Nearest-rank p50 and p95 of the durations (seconds) of the hour's finished runs.
-    p50: float | None = None
-    p95: float | None = None
-
-
-@dataclass
 class Overview:
     now: datetime
     endpoints_by_health: dict[str, int]
@@ -132,7 +123,7 @@ class Overview:
     latest_failures: list[EndpointIndex]
     pending: int
     oldest_pending_at: datetime | None
-    hours: list[HourBucket]
+    hours: list[HourStats]
     housekeeping: list[HousekeepingStatus]
 
 
@@ -144,13 +135,12 @@ def overview_get(*, now: datetime | None = None) -> Overview:
 
     by_status = {choice: 0 for choice in IndexStatus.values}
     by_source = {choice: 0 for choice in IndexSource.values}
-    hours = []
-    for stats in run_hours(start=start, now=now):
+    hours = run_hours(start=start, now=now)
+    for stats in hours:
         for status, sources in stats.counts.items():
             for source, n in sources.items():
                 by_status[status] = by_status.get(status, 0) + n
                 by_source[source] = by_source.get(source, 0) + n
-        hours.append(HourBucket(start=stats.start, counts=stats.by_status(), p50=stats.p50, p95=stats.p95))
 
     failures = list(
         EndpointIndex.objects.filter(status=IndexStatus.FAILURE)

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from endpoints.console import HourBucket, overview_get
+from endpoints.console import overview_get
 from endpoints.models import EndpointHealth, IndexStatus
+from endpoints.services.run_hours import HourStats
 
 from .widgets import age
 
@@ -24,14 +25,14 @@ COLORS = {
 WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 760, 220, 40, 50, 12, 28
 
 
-def runs_chart(hours: list[HourBucket]) -> SafeString:
+def runs_chart(hours: list[HourStats]) -> SafeString:
     """Stacked bars of runs per hour by status (left axis) and p50/p95 duration lines (right axis).
 
     Built from numbers and fixed labels only (every text is escaped), so it is safe to mark safe.
     """
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     slot = plot_w / max(len(hours), 1)
-    max_runs = max([sum(h.counts.values()) for h in hours] + [1])
+    max_runs = max([sum(h.by_status().values()) for h in hours] + [1])
     max_seconds = max([h.p95 or 0 for h in hours] + [0.001])
     bottom = PAD_TOP + plot_h
     parts: list[str] = []
@@ -39,8 +40,9 @@ def runs_chart(hours: list[HourBucket]) -> SafeString:
         x = PAD_LEFT + i * slot + 2
         y = float(bottom)
         hour_label = f"{timezone.localtime(hour.start):%H}"
+        counts = hour.by_status()
         for status in (IndexStatus.SUCCESS, IndexStatus.FAILURE, IndexStatus.STARTED, IndexStatus.PENDING):
-            n = hour.counts.get(status, 0)
+            n = counts.get(status, 0)
             if not n:
                 continue
             h = plot_h * n / max_runs

@@ -96,5 +96,5 @@ def test_the_overview_totals_the_window(day):
     overview = overview_get(now=NOW)
     assert overview.runs_by_status == {"PENDING": 1, "STARTED": 1, "SUCCESS": 22, "FAILURE": 2}
     assert overview.runs_by_source == {"MANUAL": 0, "API": 24, "INTERNAL": 2, "HOOK": 0}
-    assert overview.hours[2].counts == {"SUCCESS": 20, "FAILURE": 2} and overview.hours[2].p95 == 100.0
+    assert overview.hours[2].by_status() == {"SUCCESS": 20, "FAILURE": 2} and overview.hours[2].p95 == 100.0
     assert overview_get(now=NOW).runs_by_status == overview.runs_by_status  # from the kept hours
