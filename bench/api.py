@@ -42,9 +42,6 @@ def main() -> None:
     try:
         measure(args)
     finally:
-        from django.db import connections
-
-        connections.close_all()
         if not args.keep:
             drop_database()
 

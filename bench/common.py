@@ -7,6 +7,7 @@ Call `configure()` before Django is imported: settings are read from the environ
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
@@ -76,6 +77,23 @@ def drop_database() -> None:
         connections.close_all()
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {database_name()} WITH (FORCE)")
+
+
+_counter = itertools.count(1)
+
+
+def new_environment(api_key: str | None = None) -> Any:
+    """A fresh organization/project/PRODUCTION environment: every first index is really a first."""
+    from endpoints.services.environments import environment_get_or_create
+
+    n = next(_counter)
+    env, _ = environment_get_or_create(
+        organization=f"Bench {os.getpid()}-{n}",
+        project=f"Bench {os.getpid()}-{n}",
+        env_type="PRODUCTION",
+        api_key=api_key,
+    )
+    return env
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -34,9 +34,6 @@ def main() -> None:
     try:
         measure(args)
     finally:
-        from django.db import connections
-
-        connections.close_all()
         drop_database()
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import run as base  # configures run's environment, which we adjust below
-from bench.common import configure, live_environment, percentile, recreate_database
+from bench.common import configure, live_environment, new_environment, percentile, recreate_database
 
 TICK_SECONDS = 1.0
 configure(
@@ -135,7 +135,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared machine)")
     template = base.template_document(args.jobs)
-    env = base.new_environment()
+    env = new_environment()
     with DocumentServer() as server:
         began = time.perf_counter()
         seed(env, server, template, args.endpoints, reuse=args.reuse)

@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import REPO, configure, live_environment, ms, percentile, recreate_database, sampling
+from bench.common import (
+    REPO,
+    configure,
+    live_environment,
+    ms,
+    new_environment,
+    percentile,
+    recreate_database,
+    sampling,
+)
 
 configure(
     "run",
@@ -92,23 +101,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
-
-
-_counter = iter(range(1, 10**6))
-
-
-def new_environment(api_key: str | None = None) -> Any:
-    """A fresh organization/project/PRODUCTION environment: every first index is really a first."""
-    from endpoints.services.environments import environment_get_or_create
-
-    n = next(_counter)
-    env, _ = environment_get_or_create(
-        organization=f"Bench {os.getpid()}-{n}",
-        project=f"Bench {os.getpid()}-{n}",
-        env_type="PRODUCTION",
-        api_key=api_key,
-    )
-    return env
 
 
 def new_endpoint(env: Any, slug: str, url: str, hook: str | None = None) -> Any:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import REPO, configure, drop_database, percentile, recreate_database, sampling
+from bench.common import REPO, configure, drop_database, new_environment, percentile, recreate_database, sampling
 
 DB_NAME = configure(
     "scale",
@@ -168,21 +168,11 @@ def bench_pages(size: int, requests: int, label: str = "", *, first_view: bool =
 def bench_registration(size: int, repeat: int, jobs: int) -> None:
     from django.db import connection
 
-    from endpoints.services.environments import environment_get_or_create
     from endpoints.services.indexing import endpoint_index_run
     from endpoints.services.registration import endpoint_register
     from tests.support.sdk import sdk_endpoint
 
-    def environment(n: int, api_key: str | None) -> Any:
-        env, _ = environment_get_or_create(
-            organization=f"Bench {os.getpid()}-{n}",
-            project=f"Bench {os.getpid()}-{n}",
-            env_type="PRODUCTION",
-            api_key=api_key,
-        )
-        return env
-
-    env = environment(0, None)
+    env = new_environment()
     registrations, indexes, statements, in_sql = [], [], [], []
     with sdk_endpoint(
         api_key=env.api_key, endpoint_id="scale", scenario="many", extra_args=["--jobs", str(jobs)]
@@ -193,7 +183,7 @@ def bench_registration(size: int, repeat: int, jobs: int) -> None:
                 api_key = env.api_key
                 env.api_key = f"{api_key}x{rep}"
                 env.save(update_fields=["api_key"])
-                env = environment(rep, api_key)
+                env = new_environment(api_key)
             started = time.perf_counter()
             registration = endpoint_register(environment=env, slug="scale", url=sdk.url)
             registered = time.perf_counter() - started
