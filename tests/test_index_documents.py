@@ -20,14 +20,8 @@ from endpoints.models import (
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
 from tests import factories
 from tests.conftest import PROD_KEY
+from tests.support.indexing import deploy, index_now
 from tests.support.sdk import sdk_endpoint
-
-
-def index_now(endpoint, **kwargs):
-    index = endpoint_index_request(endpoint=endpoint, source=IndexSource.MANUAL, **kwargs)
-    assert endpoint_index_run(index_id=index.id) is None
-    index.refresh_from_db()
-    return index
 
 
 def test_the_full_scenario_registers_everything_it_declares(dev_environment, sdk_full):
@@ -65,12 +59,6 @@ def test_the_full_scenario_registers_everything_it_declares(dev_environment, sdk
     assert again.document_hash == index.document_hash
     assert all(not part[kind] for part in again.diff.values() for kind in ("added", "removed", "changed"))
     assert {model: model.objects.count() for model in rows} == rows
-
-
-def deploy(variant):
-    return sdk_endpoint(
-        api_key=PROD_KEY, endpoint_id="evolving", scenario="evolving", extra_args=["--variant", variant]
-    )
 
 
 def active_slugs(endpoint):

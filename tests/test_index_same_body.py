@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from endpoints.models import Endpoint, EndpointIndex, IndexStatus, JobVersion, RegistryEvent
 from endpoints.services.registry import registry_changed
 from tests import factories
+from tests.support.indexing import index_deployed, index_now
 from tests.support.misbehaving import MisbehavingEndpoint
-from tests.test_index_documents import deploy, index_now
 from tests.test_index_unchanged import touched_registry
 
 
@@ -24,10 +24,7 @@ from tests.test_index_unchanged import touched_registry
 def document(prod_sdk_environment):
     """The `evolving` SDK endpoint's validated document (variant 1: jobs a, b, c and cron)."""
     probe = factories.EndpointFactory(environment=prod_sdk_environment, slug="probe")
-    with deploy("1") as sdk:
-        probe.url = sdk.url
-        probe.save()
-        index = index_now(probe)
+    index = index_deployed(probe, "1")
     assert index.status == IndexStatus.SUCCESS, index.error
     return index.data
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from endpoints.models import IndexStatus, JobVersion, Organization
 from endpoints.services.registry import registry_changed
 from tests import factories
-from tests.test_index_documents import deploy, index_now
+from tests.support.indexing import deploy, index_now
 
 REGISTRY_TABLES = ("endpoints_job", "endpoints_jobversion", "endpoints_eventdispatcher", "endpoints_jobalias")
 

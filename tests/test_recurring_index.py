@@ -93,27 +93,19 @@ def test_registering_a_deleted_endpoint_again_puts_it_back_on_the_schedule(prod_
     from endpoints.services.registration import _endpoint_upsert
 
     endpoint = factories.EndpointFactory(environment=prod_environment)
+
+    def register(url: str) -> None:
+        _endpoint_upsert(
+            environment=prod_environment, slug=endpoint.slug, url=url, version=None, sdk_version=None, key_hash="k"
+        )
+
     Endpoint.objects.filter(id=endpoint.id).update(url=None, recurring_index_at=None)
-    _endpoint_upsert(
-        environment=prod_environment,
-        slug=endpoint.slug,
-        url="http://127.0.0.1:9/x",
-        version=None,
-        sdk_version=None,
-        key_hash="k",
-    )
+    register("http://127.0.0.1:9/x")
     back = Endpoint.objects.get(id=endpoint.id).recurring_index_at
     assert back is not None and back <= timezone.now()
     # a live endpoint registering again keeps its slot
     Endpoint.objects.filter(id=endpoint.id).update(recurring_index_at=timezone.now() + INTERVAL)
-    _endpoint_upsert(
-        environment=prod_environment,
-        slug=endpoint.slug,
-        url="http://127.0.0.1:9/y",
-        version=None,
-        sdk_version=None,
-        key_hash="k",
-    )
+    register("http://127.0.0.1:9/y")
     assert Endpoint.objects.get(id=endpoint.id).recurring_index_at > timezone.now()
 
 

@@ -4,9 +4,9 @@ another organization that must never see their data."""
 import pytest
 from rest_framework.test import APIClient
 
-from endpoints.models import EnvironmentType, IndexSource
-from endpoints.services.indexing import endpoint_index_request, endpoint_index_run
+from endpoints.models import EnvironmentType
 from tests import factories
+from tests.support.indexing import index_now
 
 
 def client_for(environment) -> APIClient:
@@ -39,11 +39,3 @@ def full_endpoint(dev_environment, sdk_full):
     index = index_now(endpoint)
     assert index.status == "SUCCESS", index.error
     return endpoint
-
-
-def index_now(endpoint, **kwargs):
-    """Request an index run and perform it in this process (no worker)."""
-    index = endpoint_index_request(endpoint=endpoint, source=IndexSource.MANUAL, **kwargs)
-    assert endpoint_index_run(index_id=index.id) is None
-    index.refresh_from_db()
-    return index

@@ -10,7 +10,8 @@ from django.utils import timezone
 from endpoints.models import Endpoint, EndpointHealth, IndexStatus
 from endpoints.services.registration import endpoint_register
 from tests import factories
-from tests.api.conftest import client_for, index_now
+from tests.api.conftest import client_for
+from tests.support.indexing import index_now
 
 pytestmark = pytest.mark.django_db
 

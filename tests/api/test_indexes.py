@@ -10,17 +10,9 @@ from django.utils import timezone
 
 from endpoints.models import EndpointIndex, IndexSource, IndexStatus
 from tests import factories
-from tests.api.conftest import index_now
-from tests.conftest import PROD_KEY
-from tests.support.sdk import sdk_endpoint
+from tests.support.indexing import deploy, index_now
 
 pytestmark = pytest.mark.django_db
-
-
-def deploy(variant):
-    return sdk_endpoint(
-        api_key=PROD_KEY, endpoint_id="evolving", scenario="evolving", extra_args=["--variant", variant]
-    )
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import pytest
 from endpoints.models import Endpoint, EndpointIndex, Job, JobVersion, RegistryEvent
 from endpoints.services.lifecycle import endpoint_soft_delete
 from tests import factories
-from tests.api.conftest import index_now
-from tests.api.test_indexes import deploy
+from tests.support.indexing import deploy, index_deployed
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +20,7 @@ def snapshot():
 @pytest.fixture
 def deployed(prod_sdk_environment):
     endpoint = factories.EndpointFactory(environment=prod_sdk_environment, slug="evolving")
-    with deploy("1") as sdk:
-        endpoint.url = sdk.url
-        endpoint.save()
-        assert index_now(endpoint).status == "SUCCESS"
+    assert index_deployed(endpoint, "1").status == "SUCCESS"
     return endpoint
 
 
