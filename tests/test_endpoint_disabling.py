@@ -16,31 +16,16 @@ from endpoints.models import Endpoint, EndpointHealth, EndpointIndex, IndexSourc
 from endpoints.services.indexing import endpoint_index_request, endpoint_index_run, endpoints_recurring_index
 from endpoints.services.registration import endpoint_register
 from tests import factories
-from tests.support.misbehaving import SDK_HEADERS, VALID_DOCUMENT, MisbehavingEndpoint
+from tests.support.misbehaving import MisbehavingEndpoint, Switchable
 
 THRESHOLD = 4
 SWITCH_EVENTS = ("endpoint.disabling_soon", "endpoint.disabled", "endpoint.enabled")
 
 
-class Answer:
-    """The endpoint's behaviour, switched by the test: an HTML page (INVALID_JSON, not retried) or a
-    valid document; PING is always answered."""
-
-    def __init__(self) -> None:
-        self.healthy = False
-
-    def __call__(self, handler) -> None:
-        if handler.headers.get("x-trigger-action") == "PING":
-            handler.json(200, {"ok": True}, headers=SDK_HEADERS)
-        elif self.healthy:
-            handler.json(200, VALID_DOCUMENT, headers=SDK_HEADERS)
-        else:
-            handler._send(200, b"<html>gone</html>", "text/html")
-
-
 @pytest.fixture
 def answer():
-    return Answer()
+    """The endpoint's behaviour, switched by the test (unhealthy at first)."""
+    return Switchable(healthy=False)
 
 
 @pytest.fixture

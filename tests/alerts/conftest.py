@@ -1,10 +1,8 @@
 import pytest
 
-from tests.support.misbehaving import VALID_DOCUMENT, MisbehavingEndpoint
+from tests.support.misbehaving import MisbehavingEndpoint, Switchable
 from tests.support.receiver import Receiver
 from tests.support.smtp import SmtpServer
-
-SDK_HEADERS = {"trigger-version": "2023-09-29", "trigger-sdk-version": "2.3.19"}
 
 
 @pytest.fixture
@@ -24,21 +22,11 @@ def slack():
         yield running
 
 
-class Flaky:
-    """An endpoint that indexes fine while `ok`, and answers HTML (INVALID_JSON) otherwise."""
-
-    def __init__(self, server: MisbehavingEndpoint) -> None:
-        self.ok = True
-        self.url = server.route("/api/trigger", self._answer)
-
-    def _answer(self, handler) -> None:
-        if self.ok:
-            handler.json(200, VALID_DOCUMENT, headers=SDK_HEADERS)
-        else:
-            handler._send(200, b"<html>maintenance</html>", "text/html")
-
-
 @pytest.fixture
 def flaky():
+    """An endpoint that indexes fine while `healthy`, and answers HTML (INVALID_JSON) otherwise;
+    its URL is `flaky.url`."""
     with MisbehavingEndpoint() as server:
-        yield Flaky(server)
+        answer = Switchable(healthy=True)
+        answer.url = server.route("/api/trigger", answer)
+        yield answer

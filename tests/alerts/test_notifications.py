@@ -48,7 +48,7 @@ def test_failing_then_recovered_sends_one_mail_and_one_post_each(
     index(endpoint)  # never indexed -> healthy: not a transition that alerts
     assert not AlertNotification.objects.exists()
 
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     index(endpoint)  # degraded twice: no alert yet
     assert not AlertNotification.objects.exists()
@@ -68,14 +68,14 @@ def test_failing_then_recovered_sends_one_mail_and_one_post_each(
     assert text.startswith("*[Kongflow] Endpoint billing is failing") and "Error: INVALID_JSON" in text
     assert slack.events()[0].headers["content-type"] == "application/json"
 
-    flaky.ok = True
+    flaky.healthy = True
     index(endpoint)  # recovered
     assert send_due() == ["sent", "sent"]
     assert len(smtp.messages) == 2 and len(slack.events()) == 2
     assert smtp.messages[1]["Subject"].startswith("[Kongflow] Endpoint billing recovered")
     assert "Its last index succeeded." in slack_texts(slack)[1]
 
-    flaky.ok = False
+    flaky.healthy = False
     for _ in range(3):
         index(endpoint)  # a new streak fails: announced again
     assert send_due() == ["sent", "sent"]
@@ -95,7 +95,7 @@ def test_notifications_are_queued_on_commit_and_never_sent_twice(
     dev_environment, channels, smtp, slack, flaky, django_capture_on_commit_callbacks
 ):
     endpoint = factories.EndpointFactory(environment=dev_environment, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     with django_capture_on_commit_callbacks() as callbacks:
         index(endpoint)  # no success ever: failing at once
     notifications = list(AlertNotification.objects.values_list("id", flat=True))
@@ -124,7 +124,7 @@ def test_disabling_soon_and_disabled_are_announced_once_each(smtp, slack, flaky,
     alert_channel_create(environment=environment, type="email", email="ops@example.com")
     alert_channel_create(environment=environment, type="slack", url=slack.url)
     endpoint = factories.EndpointFactory(environment=environment, slug="billing", url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     for _ in range(4):
         index(endpoint)
     endpoint.refresh_from_db()
@@ -146,7 +146,7 @@ def test_disabling_soon_and_disabled_are_announced_once_each(smtp, slack, flaky,
 def test_another_environment_is_not_told(dev_environment, channels, smtp, slack, flaky):
     other = factories.RuntimeEnvironmentFactory()
     endpoint = factories.EndpointFactory(environment=other, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     assert not AlertNotification.objects.exists()
     assert smtp.messages == [] and slack.events() == []
@@ -157,7 +157,7 @@ def test_a_failed_send_is_retried_with_backoff_then_sent_once(dev_environment, s
     settings.KONGFLOW_ALERT_RETRY_SCHEDULE = [0, 0]
     alert_channel_create(environment=dev_environment, type="slack", url=slack.url)
     endpoint = factories.EndpointFactory(environment=dev_environment, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     slack.status = 503
     assert send_due() == ["retry"]
@@ -173,7 +173,7 @@ def test_sending_gives_up_after_the_schedule(dev_environment, smtp, flaky, setti
     settings.KONGFLOW_ALERT_RETRY_SCHEDULE = [0]
     alert_channel_create(environment=dev_environment, type="email", email="ops@example.com")
     endpoint = factories.EndpointFactory(environment=dev_environment, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     smtp.refuse(451)  # a temporary refusal: retried
     assert send_due() == ["retry"]
@@ -187,7 +187,7 @@ def test_a_permanent_refusal_is_not_retried(dev_environment, smtp, flaky, settin
     settings.KONGFLOW_ALERT_RETRY_SCHEDULE = [0, 0, 0]
     alert_channel_create(environment=dev_environment, type="email", email="ops@example.com")
     endpoint = factories.EndpointFactory(environment=dev_environment, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     smtp.refuse(550)
     assert send_due() == ["failed"]
@@ -216,12 +216,12 @@ def test_the_hourly_limit_suppresses_the_excess_and_the_next_message_says_so(
     settings.KONGFLOW_ALERT_MAX_PER_HOUR = 1
     alert_channel_create(environment=dev_environment, type="slack", url=slack.url)
     endpoint = factories.EndpointFactory(environment=dev_environment, slug="billing", url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)
     assert send_due() == ["sent"]
-    flaky.ok = True
+    flaky.healthy = True
     index(endpoint)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)  # degraded, then failing with the default threshold of 3
     index(endpoint)
     index(endpoint)
@@ -232,7 +232,7 @@ def test_the_hourly_limit_suppresses_the_excess_and_the_next_message_says_so(
     AlertNotification.objects.filter(status=AlertStatus.SENT).update(
         admitted_at=AlertNotification.objects.get(status=AlertStatus.SENT).admitted_at.replace(year=2000)
     )  # an hour later
-    flaky.ok = True
+    flaky.healthy = True
     index(endpoint)
     assert send_due() == ["sent"]
     assert "(2 earlier alert(s) of this channel were not sent" in slack_texts(slack)[1]
@@ -242,7 +242,7 @@ def test_the_hourly_limit_suppresses_the_excess_and_the_next_message_says_so(
 def test_the_sweeper_finds_a_notification_whose_dispatch_was_lost(dev_environment, slack, flaky, settings):
     alert_channel_create(environment=dev_environment, type="slack", url=slack.url)
     endpoint = factories.EndpointFactory(environment=dev_environment, url=flaky.url)
-    flaky.ok = False
+    flaky.healthy = False
     index(endpoint)  # its on-commit dispatch never runs inside the test's transaction
     [notification] = AlertNotification.objects.values_list("id", flat=True)
     assert alert_notifications_sweep() == [notification]

@@ -20,6 +20,22 @@ def raw_scenario(name: str):
     return lambda handler: handler._send(200, body, headers=SDK_HEADERS)
 
 
+class Switchable:
+    """A responder the test switches: a valid document while `healthy`, else an HTML page (the
+    index fails with INVALID_JSON, not retried); PING is always answered."""
+
+    def __init__(self, *, healthy: bool) -> None:
+        self.healthy = healthy
+
+    def __call__(self, handler) -> None:
+        if handler.headers.get("x-trigger-action") == "PING":
+            handler.json(200, {"ok": True}, headers=SDK_HEADERS)
+        elif self.healthy:
+            handler.json(200, VALID_DOCUMENT, headers=SDK_HEADERS)
+        else:
+            handler._send(200, b"<html>maintenance</html>", "text/html")
+
+
 class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[dict] = {}
     requests: ClassVar[list] = []
