@@ -1,7 +1,16 @@
 from . import lookups  # noqa: F401  # registers `__anyof`
 from .alerts import AlertChannel, AlertChannelType, AlertNotification, AlertStatus, AlertTransition
 from .base import TimestampedModel
-from .endpoint import Endpoint, EndpointHealth, EndpointIndex, HousekeepingRun, IndexSource, IndexStatus, RunHour
+from .endpoint import (
+    FINAL_STATUSES,
+    Endpoint,
+    EndpointHealth,
+    EndpointIndex,
+    HousekeepingRun,
+    IndexSource,
+    IndexStatus,
+    RunHour,
+)
 from .events import (
     DeliveryStatus,
     EventSequence,
@@ -36,6 +45,7 @@ from .registry import (
 from .tenancy import EnvironmentType, Organization, Project, RuntimeEnvironment
 
 __all__ = [
+    "FINAL_STATUSES",
     "AlertChannel",
     "AlertChannelType",
     "AlertNotification",

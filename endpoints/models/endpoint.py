@@ -117,6 +117,10 @@ class IndexStatus(models.TextChoices):
     FAILURE = "FAILURE"
 
 
+#: A run in one of these no longer changes (no worker will touch it again).
+FINAL_STATUSES = (IndexStatus.SUCCESS, IndexStatus.FAILURE)
+
+
 class EndpointIndex(TimestampedModel):
     """One index run. Per endpoint at most one PENDING and one STARTED row exist (constraints):
     requests arriving while one is PENDING join it instead of queueing another."""
@@ -192,7 +196,7 @@ class EndpointIndex(TimestampedModel):
 
     @property
     def is_final(self) -> bool:
-        return self.status in (IndexStatus.SUCCESS, IndexStatus.FAILURE)
+        return self.status in FINAL_STATUSES
 
 
 class HousekeepingRun(models.Model):

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from endpoints.models import EndpointIndex, IndexStatus, RunHour
+from endpoints.models import FINAL_STATUSES, EndpointIndex, RunHour
 
 HOUR = timedelta(hours=1)
 #: How long after its end an hour may still receive runs: a transaction that created a run just
 #: before the hour ended may commit after it.
 SETTLE = timedelta(minutes=10)
-FINAL = (IndexStatus.SUCCESS.value, IndexStatus.FAILURE.value)
 
 
 @dataclass
@@ -36,7 +35,7 @@ class HourStats:
 
     def settled(self, now: datetime) -> bool:
         """Whether the hour can no longer change: it ended `SETTLE` ago and none of its runs is in flight."""
-        return self.start + HOUR + SETTLE <= now and all(status in FINAL for status in self.counts)
+        return self.start + HOUR + SETTLE <= now and all(status in FINAL_STATUSES for status in self.counts)
 
 
 def run_hours(*, start: datetime, now: datetime) -> list[HourStats]:
@@ -66,7 +65,7 @@ def _aggregate(*, since: datetime, until: datetime) -> dict[datetime, HourStats]
     `endpointindex_created_covering`, aggregated by the database (durations as float8: sorting
     numerics, what EXTRACT returns, costs a third more)."""
     runs = connection.ops.quote_name(EndpointIndex._meta.db_table)
-    final = ", ".join(f"'{status}'" for status in FINAL)
+    final = ", ".join(f"'{status}'" for status in FINAL_STATUSES)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT slot, status, source, count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds), "  # noqa: S608

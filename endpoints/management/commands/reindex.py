@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from endpoints.management.progress import Progress
-from endpoints.models import Endpoint, EndpointIndex, IndexSource, IndexStatus
+from endpoints.models import FINAL_STATUSES, Endpoint, EndpointIndex, IndexSource, IndexStatus
 from endpoints.selectors import endpoint_index_statuses, endpoints_for_reindex
 from endpoints.services.indexing import endpoint_index_preview, endpoint_index_request
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         last_change, interval = time.monotonic(), 0.1
         while waiting:
             for index_id, status in endpoint_index_statuses(index_ids=waiting).items():
-                if status in (IndexStatus.SUCCESS, IndexStatus.FAILURE):
+                if status in FINAL_STATUSES:
                     waiting.discard(index_id)
                     progress.finished(slugs[index_id], status, ok=status == IndexStatus.SUCCESS)
                     last_change, interval = time.monotonic(), 0.1

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from endpoints import metrics
 from endpoints.index_errors import index_error
-from endpoints.models import EndpointIndex, HousekeepingRun, IndexStatus
+from endpoints.models import FINAL_STATUSES, EndpointIndex, HousekeepingRun, IndexStatus
 from endpoints.services.events.recording import record_index_failed
 from endpoints.services.health import endpoint_health_record
 
@@ -128,7 +128,7 @@ def endpoint_indexes_purge(*, days: int | None = None, batch_size: int = 1000) -
         .values("id")[:1]
     )
     candidates = (
-        EndpointIndex.objects.filter(created_at__lt=cutoff, status__in=[IndexStatus.SUCCESS, IndexStatus.FAILURE])
+        EndpointIndex.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES)
         .annotate(latest_success_id=Subquery(latest_success))
         .filter(Q(latest_success_id__isnull=True) | ~Q(id=F("latest_success_id")))
     )
